@@ -1,0 +1,25 @@
+// Bundles the two entry points the runner executes into dist/index.js and dist/post.js.
+// ncc writes one folder per entry; the action wants two files side by side, so use its API.
+import ncc from '@vercel/ncc';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const entries = { 'index.js': 'src/index.ts', 'post.js': 'src/post.ts' };
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
+for (const [out, entry] of Object.entries(entries)) {
+  const { code, assets } = await ncc(join(root, entry), {
+    target: 'es2022',
+    license: 'licenses.txt',
+    quiet: true,
+  });
+  await writeFile(join(dist, out), code);
+  for (const [name, asset] of Object.entries(assets ?? {})) {
+    if (name === 'package.json') continue; // ncc's module-type marker; the root package.json already says "module"
+    await writeFile(join(dist, name), asset.source);
+  }
+}

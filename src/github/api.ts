@@ -1,0 +1,46 @@
+// The GitHub REST client and the slice of the Actions event context this module reads.
+import * as github from '@actions/github';
+import { AgentMachineError } from '../errors.js';
+
+export type GitHub = ReturnType<typeof github.getOctokit>;
+
+/** What planRun reads from `github.context`; tests may pass a plain object of this shape. */
+export type Context = Pick<typeof github.context, 'eventName' | 'payload' | 'runId' | 'serverUrl' | 'apiUrl' | 'repo'>;
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+/** A GitHub REST call the run cannot go on without (permission check, PR lookup). */
+export class GitHubAPIError extends AgentMachineError {
+  constructor(readonly what: string, readonly status: number | undefined, detail: string) {
+    super('GITHUB_API', `GitHub API (${what}) ${status ? `answered ${status}` : 'failed'}: ${detail}`);
+  }
+}
+
+export function createClient(token: string, ctx: Context): GitHub {
+  // ctx.apiUrl is GITHUB_API_URL: api.github.com, a GHES host, or a test's fake.
+  return github.getOctokit(token, { baseUrl: ctx.apiUrl });
+}
+
+export function statusOf(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** A one-line description of a failed call; Octokit already strips the token from its errors. */
+export function describe(err: unknown): string {
+  const status = statusOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return status && !message.includes(String(status)) ? `${status} ${message}` : message;
+}
+
+/** Runs a call the plan depends on, turning its failure into a GitHubAPIError. */
+export async function required<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new GitHubAPIError(what, statusOf(err), err instanceof Error ? err.message : String(err));
+  }
+}

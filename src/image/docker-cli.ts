@@ -1,0 +1,65 @@
+// The docker CLI, for what the Engine API makes awkward: build (the CLI packs the context
+// and drives BuildKit) and registry login/push (the CLI keeps the credentials).
+import { spawn } from 'node:child_process';
+import { ImageBuildError } from '../errors.js';
+
+export interface DockerCommandOptions {
+  /** Written to stdin, then closed (e.g. a registry password for --password-stdin). */
+  stdin?: string;
+  timeoutMs?: number;
+  /** Each line the command prints, as it prints it. */
+  onLine?: (line: string) => void;
+}
+
+const STDERR_KEEP = 64 * 1024;
+
+/** Runs `docker ARGS`; any failure (exit ≠ 0, timeout, no docker) is an ImageBuildError. */
+export function runDocker(args: string[], options: DockerCommandOptions = {}): Promise<string> {
+  const what = `docker ${args[0]}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' } });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = options.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs) : undefined;
+    const relay = (keep: (text: string) => void) => {
+      let partial = '';
+      return (chunk: Buffer) => {
+        const text = chunk.toString();
+        keep(text);
+        const lines = (partial + text).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) options.onLine?.(line);
+      };
+    };
+    child.stdout.on('data', relay((t) => { stdout = (stdout + t).slice(-STDERR_KEEP); }));
+    child.stderr.on('data', relay((t) => { stderr = (stderr + t).slice(-STDERR_KEEP); }));
+    child.stdin.on('error', () => {}); // a command that exits before reading stdin is reported by its exit code
+    child.stdin.end(options.stdin ?? '');
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new ImageBuildError(null, `cannot run docker: ${err.message}`, what));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new ImageBuildError(null, `${stderr}\ntimed out after ${options.timeoutMs! / 1000}s`.trim(), what));
+      else if (code !== 0) reject(new ImageBuildError(code, stderr || stdout, what));
+      else resolve(stdout);
+    });
+  });
+}
+
+export interface BuildRequest {
+  tag: string;
+  dockerfile: string;
+  context: string;
+  buildArgs?: Record<string, string>;
+  timeoutMs?: number;
+  onLine?: (line: string) => void;
+}
+
+export async function buildImage(request: BuildRequest): Promise<void> {
+  const args = ['build', '--tag', request.tag, '--file', request.dockerfile];
+  for (const [key, value] of Object.entries(request.buildArgs ?? {})) args.push('--build-arg', `${key}=${value}`);
+  await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, onLine: request.onLine });
+}

@@ -1,0 +1,87 @@
+// The `local` backend: containers on the runner's own Docker engine.
+import type { Config } from '../../config/config.js';
+import { AgentMachineError } from '../../errors.js';
+import { buildImage } from '../../image/docker-cli.js';
+import { contentTag } from '../../image/tag.js';
+import type { BackendDriver, Machine, MachineRef, MachineSpec } from '../machine.js';
+import { DockerApi, DockerApiError } from './docker-api.js';
+import { LocalMachine } from './machine.js';
+
+export const BUNDLED_IMAGE_REPO = 'agent-machine-action';
+
+export interface LocalDriverOptions {
+  api?: DockerApi;
+  buildTimeoutMs?: number;
+}
+
+const MIB = 1024 * 1024;
+
+export class LocalDriver implements BackendDriver {
+  readonly name = 'local' as const;
+  readonly api: DockerApi;
+  private readonly buildTimeoutMs: number;
+
+  constructor(private readonly config: Pick<Config, 'image' | 'dockerfile' | 'buildContext'>, options: LocalDriverOptions = {}) {
+    this.api = options.api ?? DockerApi.fromEnv();
+    this.buildTimeoutMs = options.buildTimeoutMs ?? 30 * 60_000;
+  }
+
+  /** `image` if the engine has it, else built under that name; no `image`: the bundled one, by content tag. */
+  async prepareImage(log: (line: string) => void): Promise<string> {
+    const { dockerfile, buildContext } = this.config;
+    const tag = this.config.image ?? `${BUNDLED_IMAGE_REPO}:${await contentTag(dockerfile, buildContext)}`;
+    if (await this.api.imageExists(tag)) {
+      log(`Using image ${tag} from the Docker engine`);
+      return tag;
+    }
+    log(`Building image ${tag} from ${dockerfile}`);
+    await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, onLine: log });
+    return tag;
+  }
+
+  async create(spec: MachineSpec): Promise<Machine> {
+    // The engine refuses NanoCpus above the host's count; a runner smaller than asked still runs.
+    const cpus = Math.min(spec.guest.cpus, await this.api.hostCpus());
+    const memory = spec.guest.memoryMb * MIB;
+    let id: string;
+    try {
+      id = await this.api.createContainer(spec.name, {
+        Image: spec.image,
+        Cmd: spec.command,
+        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+        Labels: spec.labels,
+        // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
+        HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false },
+      });
+    } catch (err) {
+      if (err instanceof DockerApiError && err.statusCode === 404) {
+        throw new AgentMachineError('IMAGE_NOT_FOUND', `Image ${spec.image} is not in the Docker engine (${err.engineMessage}); prepareImage builds it first`);
+      }
+      throw err;
+    }
+    try {
+      await this.api.startContainer(id);
+    } catch (err) {
+      // A container that never ran (e.g. its command does not exist) is no use to anyone.
+      await this.api.removeContainer(id).catch(() => {});
+      throw err;
+    }
+    return new LocalMachine(this.api, id);
+  }
+
+  destroy(ref: MachineRef): Promise<void> {
+    return this.api.removeContainer(ref.id);
+  }
+
+  async sweep(labels: Record<string, string>): Promise<string[]> {
+    // No label would match every container on the engine, ours or not.
+    if (Object.keys(labels).length === 0) throw new Error('sweep needs at least one label');
+    const ids = await this.api.listContainers(labels);
+    await Promise.all(ids.map((id) => this.api.removeContainer(id)));
+    return ids;
+  }
+
+  ref(machine: Machine): MachineRef {
+    return { backend: 'local', id: machine.id };
+  }
+}

@@ -1,0 +1,5 @@
+import { ensureBusyboxImage } from '../helpers/images.js';
+
+export default function setup(): void {
+  ensureBusyboxImage();
+}
