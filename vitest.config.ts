@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     maxWorkers: 2,
     globalSetup: ['test/setup/global.ts'],
+    reporters: ['default', './test/setup/count-reporter.ts'],
   },
 });

@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist');
+// `--out DIR` builds elsewhere (the staleness test compares that build with dist/).
+const outIndex = process.argv.indexOf('--out');
+const dist = outIndex > 0 ? process.argv[outIndex + 1] : join(root, 'dist');
 const entries = { 'index.js': 'src/index.ts', 'post.js': 'src/post.ts' };
 
 await rm(dist, { recursive: true, force: true });

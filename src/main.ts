@@ -49,7 +49,7 @@ export async function run(): Promise<void> {
     plan = await planRun(config, secrets);
     if (plan.skip) {
       outcome.conclusion = 'skipped';
-      core.notice(`Skipped: ${plan.skip.reason}`);
+      (plan.skip.quiet ? core.info : core.notice)(`Skipped: ${plan.skip.reason}`);
       return;
     }
     const prompt = plan.prompt ?? config.prompt;
@@ -73,7 +73,9 @@ export async function run(): Promise<void> {
       const result = await withWorkflowCommandsStopped(() => runMachine(driver, spec, sink, {
         waitTimeoutSeconds: config!.waitTimeoutSeconds,
         cancel: cancel.signal,
-        logGraceMs: config!.backend === 'fly' ? 10_000 : 1_000,
+        // Docker's log stream ends by itself once delivered (it can trail a big output by
+        // minutes); Fly's logs arrive seconds late and never say they are complete.
+        logGraceMs: config!.backend === 'fly' ? 10_000 : 10 * 60_000,
         onCreated: (ref) => {
           core.saveState(STATE.machine, JSON.stringify(ref));
           outcome.machineId = ref.id;

@@ -5,7 +5,7 @@ import { AgentMachineError } from '../errors.js';
 export type GitHub = ReturnType<typeof github.getOctokit>;
 
 /** What planRun reads from `github.context`; tests may pass a plain object of this shape. */
-export type Context = Pick<typeof github.context, 'eventName' | 'payload' | 'runId' | 'serverUrl' | 'apiUrl' | 'repo'>;
+export type Context = Pick<typeof github.context, 'eventName' | 'payload' | 'actor' | 'runId' | 'serverUrl' | 'apiUrl' | 'repo'>;
 
 export interface RepoRef {
   owner: string;
@@ -33,7 +33,7 @@ export function statusOf(err: unknown): number | undefined {
 export function describe(err: unknown): string {
   const status = statusOf(err);
   const message = err instanceof Error ? err.message : String(err);
-  return status && !message.includes(String(status)) ? `${status} ${message}` : message;
+  return status ? `${status} ${message}` : message;
 }
 
 /** Runs a call the plan depends on, turning its failure into a GitHubAPIError. */
@@ -43,4 +43,16 @@ export async function required<T>(what: string, call: () => Promise<T>): Promise
   } catch (err) {
     throw new GitHubAPIError(what, statusOf(err), err instanceof Error ? err.message : String(err));
   }
+}
+
+/** Like required, but a 404 is an answer (no such collaborator, branch…): undefined. */
+export function unlessNotFound<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+  return required(what, async () => {
+    try {
+      return await call();
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  });
 }

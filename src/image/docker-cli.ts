@@ -59,7 +59,8 @@ export interface BuildRequest {
 }
 
 export async function buildImage(request: BuildRequest): Promise<void> {
-  const args = ['build', '--tag', request.tag, '--file', request.dockerfile];
+  // --force-rm: the classic builder otherwise keeps the container of a failed step (BuildKit ignores it).
+  const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile];
   for (const [key, value] of Object.entries(request.buildArgs ?? {})) args.push('--build-arg', `${key}=${value}`);
   await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, onLine: request.onLine });
 }

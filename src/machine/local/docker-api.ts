@@ -20,6 +20,7 @@ export class DockerApiError extends AgentMachineError {
 
 export interface ContainerCreateBody {
   Image: string;
+  Entrypoint?: string[];
   Cmd?: string[];
   Env: string[];
   Labels: Record<string, string>;
@@ -74,6 +75,22 @@ export class DockerApi {
 
   async imageExists(name: string): Promise<boolean> {
     return (await this.optional(this.json('GET', `/images/${imagePath(name)}/json`))) !== undefined;
+  }
+
+  /** Pulls an image; resolves to the registry's reason when it could not (the engine reports pull errors inside a 200 stream). */
+  async pullImage(name: string, signal: AbortSignal): Promise<string | undefined> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.send('POST', `/images/create?fromImage=${encodeURIComponent(name)}`, { signal, unbounded: true });
+    } catch (err) {
+      if (err instanceof DockerApiError) return err.engineMessage;
+      throw err;
+    }
+    let failure: string | undefined;
+    for (const line of (await res.body.text()).split('\n')) {
+      if (line.includes('"error"')) failure = (JSON.parse(line) as { error: string }).error;
+    }
+    return failure;
   }
 
   async createContainer(name: string, body: ContainerCreateBody): Promise<string> {
@@ -162,8 +179,8 @@ export class DockerApi {
       const code = unreachableCode(err);
       if (code) {
         throw this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
-          `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or point DOCKER_HOST at the engine ` +
-          `(DOCKER_HOST=${process.env.DOCKER_HOST ?? `unset, so ${DEFAULT_DOCKER_HOST}`}). Or run on backend: fly.`, err);
+          `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
+          `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
       }
       throw err;
     }

@@ -18,7 +18,7 @@ const MIB = 1024 * 1024;
 
 export class LocalDriver implements BackendDriver {
   readonly name = 'local' as const;
-  readonly api: DockerApi;
+  private readonly api: DockerApi;
   private readonly buildTimeoutMs: number;
 
   constructor(private readonly config: Pick<Config, 'image' | 'dockerfile' | 'buildContext'>, options: LocalDriverOptions = {}) {
@@ -26,13 +26,21 @@ export class LocalDriver implements BackendDriver {
     this.buildTimeoutMs = options.buildTimeoutMs ?? 30 * 60_000;
   }
 
-  /** `image` if the engine has it, else built under that name; no `image`: the bundled one, by content tag. */
+  /** `image` if the engine has it or can pull it, else built under that name; no `image`: the bundled one, by content tag. */
   async prepareImage(log: (line: string) => void): Promise<string> {
     const { dockerfile, buildContext } = this.config;
     const tag = this.config.image ?? `${BUNDLED_IMAGE_REPO}:${await contentTag(dockerfile, buildContext)}`;
     if (await this.api.imageExists(tag)) {
       log(`Using image ${tag} from the Docker engine`);
       return tag;
+    }
+    if (this.config.image) {
+      const failure = await this.api.pullImage(tag, AbortSignal.timeout(this.buildTimeoutMs));
+      if (!failure) {
+        log(`Pulled image ${tag}`);
+        return tag;
+      }
+      log(`Could not pull ${tag} (${failure})`);
     }
     log(`Building image ${tag} from ${dockerfile}`);
     await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, onLine: log });
@@ -47,7 +55,9 @@ export class LocalDriver implements BackendDriver {
     try {
       id = await this.api.createContainer(spec.name, {
         Image: spec.image,
-        Cmd: spec.command,
+        // A command replaces the image's whole argv, entrypoint included.
+        Entrypoint: spec.command?.slice(0, 1),
+        Cmd: spec.command?.slice(1),
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
         Labels: spec.labels,
         // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).

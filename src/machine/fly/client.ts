@@ -1,0 +1,97 @@
+// The Fly clients, one per origin: Machines API, logs API (api.fly.io) and registry.
+// Base URLs come from the environment so tests can point them at a local fake.
+import { HttpClient, type FailedAnswer, type NoAnswer } from '../../http/client.js';
+import { Pacer } from '../../http/pacer.js';
+import type { RetryPolicy } from '../../http/retry.js';
+import { AgentMachineError, FlyAPIError } from '../../errors.js';
+
+export interface FlyEndpoints {
+  flaps: string;
+  api: string;
+  registry: string;
+}
+
+export function flyEndpoints(env: NodeJS.ProcessEnv = process.env): FlyEndpoints {
+  return {
+    flaps: env.FLY_FLAPS_BASE_URL || 'https://api.machines.dev',
+    api: env.FLY_API_BASE_URL || 'https://api.fly.io',
+    registry: env.FLY_REGISTRY_URL || 'https://registry.fly.io',
+  };
+}
+
+const MACAROON = /^(fm1r|fm1a|fm2)_/;
+
+/** `fly tokens create` prints `FlyV1 fm2_…` (send as-is); a bare macaroon needs the scheme; anything else is a Bearer token. */
+export function authorization(token: string): string {
+  if (/^(FlyV1|Bearer) /.test(token)) return token;
+  return MACAROON.test(token) ? `FlyV1 ${token}` : `Bearer ${token}`;
+}
+
+/** The token without its scheme: the registry's Basic password. */
+export function bareToken(token: string): string {
+  return token.replace(/^(FlyV1|Bearer)\s+/, '');
+}
+
+export interface FlyClientOptions {
+  token: string;
+  env?: NodeJS.ProcessEnv;
+  retry?: Partial<RetryPolicy>;
+}
+
+export class FlyClient {
+  readonly machines: HttpClient;
+  readonly logs: HttpClient;
+  readonly registry: HttpClient;
+  /** host[:port] of the registry, as image references spell it. */
+  readonly registryHost: string;
+  readonly pacer: Pacer;
+  private readonly secrets: string[];
+
+  constructor(options: FlyClientOptions) {
+    const endpoints = flyEndpoints(options.env);
+    const bare = bareToken(options.token);
+    this.secrets = [options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')]
+      .filter((s) => s.length >= 8)
+      .sort((a, b) => b.length - a.length);
+    this.pacer = new Pacer();
+    const common = { retry: options.retry };
+    this.machines = new HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
+    this.logs = new HttpClient({ ...common, ...this.errors('Fly logs API'), baseUrl: endpoints.api, headers: { authorization: authorization(options.token) } });
+    this.registry = new HttpClient({ ...common, ...this.errors('Fly registry'), baseUrl: endpoints.registry, headers: { authorization: `Basic ${Buffer.from(`x:${bare}`).toString('base64')}` } });
+    this.registryHost = new URL(endpoints.registry).host;
+  }
+
+  /** Removes every form of the token from text that may end up in an error message. */
+  redact(text: string): string {
+    return this.secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+  }
+
+  private errors(what: string) {
+    return {
+      statusError: (answer: FailedAnswer) => new FlyAPIError(answer.status, this.redact(`${answer.method} ${answer.path}: ${errorDetail(answer)}`), answer.headers['fly-request-id'], what),
+      transportError: (failure: NoAnswer) => {
+        const error = new AgentMachineError('FLY_API', this.redact(`${what} did not answer ${failure.method} ${failure.path} after ${failure.attempts} attempt(s): ${causeText(failure.cause)}`));
+        error.cause = failure.cause;
+        return error;
+      },
+    };
+  }
+}
+
+/** Fly's error body is `{error, message?, status?}`; anything else is shown as text. */
+function errorDetail(answer: FailedAnswer): string {
+  try {
+    const body = JSON.parse(answer.text) as { error?: unknown; message?: unknown; status?: unknown };
+    const parts = [body.error, body.message].filter((p): p is string => typeof p === 'string' && p !== '');
+    if (parts.length) return [...new Set(parts)].join(': ') + (typeof body.status === 'string' ? ` [${body.status}]` : '');
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return answer.text.trim().slice(0, 500) || (answer.headers['www-authenticate'] ?? 'no error body');
+}
+
+function causeText(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const code = (cause as NodeJS.ErrnoException).code;
+  return code ? `${cause.message} (${code})` : cause.message;
+}

@@ -1,0 +1,57 @@
+// The image a Fly machine runs must be in a registry Fly can pull from. The bundled agent
+// image goes to the app's own repository on Fly's registry under a content-addressed tag,
+// so it is built and pushed once per change and found by the exists-check ever after.
+import { buildImage, runDocker } from '../../image/docker-cli.js';
+import { contentTag } from '../../image/tag.js';
+import { bareToken, type FlyClient } from './client.js';
+import { manifestExists } from './registry.js';
+
+export interface FlyImageSource {
+  app: string;
+  token: string;
+  /** Undefined: the bundled agent image. */
+  image?: string;
+  dockerfile: string;
+  buildContext: string;
+}
+
+export async function prepareFlyImage(client: FlyClient, source: FlyImageSource, log: (line: string) => void): Promise<string> {
+  const ref = source.image ?? `${client.registryHost}/${source.app}:agent-${await contentTag(source.dockerfile, source.buildContext)}`;
+  const { host, repository, reference } = parseImageRef(ref);
+  if (host !== client.registryHost) {
+    log(`Image ${ref} is not on ${client.registryHost}: Fly pulls it as given when the machine starts`);
+    return ref;
+  }
+  if (await manifestExists(client, repository, reference)) {
+    log(`Image ${ref} is in the registry`);
+    return ref;
+  }
+  log(`Image ${ref} is not in the registry: building it from ${source.dockerfile}`);
+  await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, onLine: log });
+  await push(host, ref, bareToken(source.token), log);
+  return ref;
+}
+
+async function push(host: string, ref: string, password: string, log: (line: string) => void): Promise<void> {
+  // The password goes through stdin, never argv (where `ps` and error messages would show it).
+  await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password });
+  try {
+    await runDocker(['push', ref], { onLine: log });
+  } finally {
+    // Leave no credentials behind on a self-hosted runner.
+    await runDocker(['logout', host]).catch(() => {});
+  }
+}
+
+/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
+export function parseImageRef(ref: string): { host: string; repository: string; reference: string } {
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  const hasHost = /[.:]/.test(first) || first === 'localhost';
+  const host = hasHost ? first : 'docker.io';
+  const rest = hasHost ? ref.slice(slash + 1) : ref;
+  const at = rest.indexOf('@');
+  if (at >= 0) return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
+  const colon = rest.lastIndexOf(':');
+  return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
+}

@@ -1,0 +1,39 @@
+// One Fly Machine, seen through the Machine interface.
+import { ExecResult } from '../exec-result.js';
+import type { LogControl, Machine, MachineStatus } from '../machine.js';
+import type { FlyClient } from './client.js';
+import { pollLogs } from './logs.js';
+import { destroyMachine, execMachine } from './machines.js';
+import { waitForExit } from './wait.js';
+
+export class FlyMachine implements Machine {
+  constructor(
+    private readonly client: FlyClient,
+    readonly app: string,
+    readonly id: string,
+    public lastState: string,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  logs(control: LogControl): AsyncIterable<string> {
+    return pollLogs(this.client, this.app, this.id, control, this.warn);
+  }
+
+  async wait(signal: AbortSignal): Promise<MachineStatus> {
+    const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
+    this.lastState = status.state;
+    return status;
+  }
+
+  async exec(command: string[], options: { timeoutSeconds?: number } = {}): Promise<ExecResult> {
+    const answer = await execMachine(this.client, this.app, this.id, command, options.timeoutSeconds ?? 60);
+    // exit_code is omitted when 0; a signal-killed command reports as a shell would.
+    const exitCode = answer.exit_code ?? (answer.exit_signal && answer.exit_signal > 0 ? 128 + answer.exit_signal : 0);
+    return new ExecResult(command, exitCode, answer.stdout ?? '', answer.stderr ?? '');
+  }
+
+  async destroy(): Promise<void> {
+    await destroyMachine(this.client, this.app, this.id);
+    this.lastState = 'destroyed';
+  }
+}

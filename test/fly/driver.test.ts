@@ -1,0 +1,311 @@
+// FlyDriver/FlyMachine end to end against the fake, one fault at a time. Each run must
+// leave no machine alive, stay within 3 requests per machine in any second, and never
+// show the token in an error or warning.
+import { afterAll, describe, expect, it } from 'vitest';
+import { AgentMachineError, FlyAPIError, NotSupportedError } from '../../src/errors.js';
+import { FlyDriver } from '../../src/machine/fly/driver.js';
+import { CREATE_KEY } from '../../src/machine/fly/machines.js';
+import { startFakeFly, type FakeFly, type Scenario } from '../fakes/fly-server.js';
+import { fakeEnv, flyConfig, machineSpec, runOnFake, tokenForms, type RunOptions, type RunOutcome } from './harness.js';
+
+// Each test has its own fake and driver (so its own pacer): they run concurrently.
+const fakes: FakeFly[] = [];
+afterAll(async () => {
+  await Promise.all(fakes.splice(0).map((f) => f.close()));
+});
+
+async function run(scenario: Scenario, options?: RunOptions): Promise<RunOutcome> {
+  const outcome = await runOnFake(scenario, options);
+  fakes.push(outcome.fake);
+  return outcome;
+}
+
+function expectClean(o: RunOutcome): void {
+  expect(o.fake.liveMachines().map((m) => m.id)).toEqual([]);
+  expect(o.fake.busiestSecond()).toBeLessThanOrEqual(3);
+  const shown = [o.error?.message ?? '', String(o.error?.stack ?? ''), ...o.warnings].join('\n');
+  for (const form of tokenForms(o.fake.token)) expect(shown).not.toContain(form);
+}
+
+async function failure<E extends Error>(promise: Promise<unknown>): Promise<E> {
+  return promise.then(() => { throw new Error('expected a failure'); }, (err: unknown) => err as E);
+}
+
+const lines = (n: number, code = 0) => [...Array.from({ length: n }, (_, i) => `line ${i + 1}`), `[flaude:exit:${code}]`];
+
+describe.concurrent('FlyDriver against the fake Fly', () => {
+  it('runs a clean exit: exit event without exit_code is 0, state stopped, logs in order', async () => {
+    const o = await run({ script: { lines: lines(5), durationMs: 300, exit: { code: 0 } } });
+    expect(o.error).toBeUndefined();
+    expect(o.status).toEqual({ state: 'stopped', exitCode: 0, oomKilled: false });
+    expect(o.log).toBe(`${lines(5).join('\n')}\n`);
+    expectClean(o);
+    const create = o.fake.machines()[0];
+    expect(create.config).toMatchObject({
+      image: 'registry.fly.io/amt-test:agent-1',
+      env: { FLAUDE_PROMPT: 'fix it' },
+      guest: { cpu_kind: 'shared', cpus: 1, memory_mb: 256 },
+      auto_destroy: true,
+      restart: { policy: 'no' },
+      metadata: { amt: '1', amt_run: 'run-1' },
+    });
+    expect(create.config.metadata[CREATE_KEY]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(create.config.init).toBeUndefined();
+  });
+
+  it('passes a command as init.cmd', async () => {
+    const o = await run({}, { spec: { command: ['bash', '-c', 'make fix'] } });
+    expect(o.fake.machines()[0].config.init).toEqual({ cmd: ['bash', '-c', 'make fix'] });
+    expectClean(o);
+  });
+
+  it.each([
+    ['event', 3],
+    ['monitor', 4],
+    ['legacy', 5],
+    ['top-level', 6],
+  ] as const)('reads a non-zero exit reported as %s', async (report, code) => {
+    const o = await run({ script: { lines: lines(2, code), durationMs: 200, exit: { code, report } } });
+    expect(o.status).toEqual({ state: 'stopped', exitCode: code, oomKilled: false });
+    expectClean(o);
+  });
+
+  it('has no API exit code when only the log marker carries it', async () => {
+    const o = await run({ script: { lines: lines(3, 7), durationMs: 200, exit: { code: 7, report: 'none' } } });
+    expect(o.status).toEqual({ state: 'stopped', exitCode: null, oomKilled: false });
+    expect(o.log).toContain('[flaude:exit:7]');
+    expectClean(o);
+  });
+
+  it('has nothing at all when neither the API nor the logs say', async () => {
+    const o = await run({ script: { lines: ['no marker here'], durationMs: 200, exit: { code: 2, report: 'none' } } });
+    expect(o.status?.exitCode).toBeNull();
+    expect(o.log).not.toContain('[flaude:exit');
+    expectClean(o);
+  });
+
+  it('surfaces an OOM kill as state failed, oomKilled', async () => {
+    // /wait?state=stopped never returns for a failed machine: its 408 leads to a GET that sees it.
+    const o = await run({ script: { lines: ['allocating'], durationMs: 200, exit: { oom: true } }, waitCapMs: 400 });
+    expect(o.status).toEqual({ state: 'failed', exitCode: 137, oomKilled: true });
+    expectClean(o);
+  });
+
+  it('waits again on 408 until the machine stops', async () => {
+    const o = await run({ script: { lines: lines(3), durationMs: 1500 }, waitCapMs: 300 });
+    expect(o.status).toMatchObject({ state: 'stopped', exitCode: 0 });
+    const waits = o.fake.requests().filter((r) => r.op === 'wait');
+    expect(waits.filter((r) => r.outcome === 408).length).toBeGreaterThanOrEqual(2);
+    expectClean(o);
+  });
+
+  it('treats 404 after auto-destroy as destroyed, exit code left to the log marker', async () => {
+    const o = await run({ script: { lines: lines(2, 0), durationMs: 200 }, autoDestroyMs: 0, keepDestroyedMs: 0, waitCapMs: 300 }, { spec: {} });
+    // The wait may have caught `stopped` just before the machine vanished; either way nothing is readable.
+    expect(o.status?.exitCode).toBeNull();
+    expect(['stopped', 'destroyed']).toContain(o.status?.state);
+    expect(o.log).toContain('[flaude:exit:0]');
+    expect(o.error).toBeUndefined(); // destroy of a gone machine is fine
+    expectClean(o);
+  });
+
+  it('reads the exit from the still-readable machine when /wait finds it gone (404)', async () => {
+    const o = await run({
+      script: { lines: lines(1, 9), durationMs: 100, exit: { code: 9 } },
+      autoDestroyMs: 0,
+      bootMs: 0,
+      faults: [{ op: 'wait', answer: 'drop' }], // the first wait is lost; by the retry the machine is gone
+    });
+    // It ran to a recorded exit before the cleanup: that is stopped, not vanished.
+    expect(o.status).toEqual({ state: 'stopped', exitCode: 9, oomKilled: false });
+    expectClean(o);
+  });
+
+  it.each([
+    ['with Retry-After', '1'],
+    ['without Retry-After', undefined],
+  ])('rides out a 429 burst %s', async (_, retryAfter) => {
+    const o = await run({
+      script: { lines: lines(3), durationMs: 300 },
+      faults: [{ op: ['create', 'wait', 'get', 'destroy'], times: 4, answer: { status: 429, retryAfter, body: { error: 'rate limit exceeded' } } }],
+    });
+    expect(o.error).toBeUndefined();
+    expect(o.status).toMatchObject({ state: 'stopped', exitCode: 0 });
+    expect(o.fake.requests().filter((r) => r.outcome === 429)).toHaveLength(4);
+    if (retryAfter) {
+      const times = o.fake.requests().filter((r) => r.api === 'machines').map((r) => r.at);
+      expect(times[1] - times[0]).toBeGreaterThanOrEqual(950);
+    }
+    expect(o.fake.machines()).toHaveLength(1);
+    expectClean(o);
+  });
+
+  it('rides out random 503s everywhere, never making a second machine', async () => {
+    const o = await run({ script: { lines: lines(40), durationMs: 1500 }, random503: { probability: 0.3, seed: 7 }, waitCapMs: 400 });
+    expect(o.error).toBeUndefined();
+    expect(o.status).toMatchObject({ state: 'stopped', exitCode: 0 });
+    expect(o.log).toBe(`${lines(40).join('\n')}\n`);
+    expect(o.fake.requests().some((r) => r.outcome === 503)).toBe(true);
+    expect(o.fake.machines()).toHaveLength(1);
+    expectClean(o);
+  });
+
+  it('rides out dropped connections on every kind of request', async () => {
+    const o = await run({
+      script: { lines: lines(10), durationMs: 600 },
+      faults: [
+        { op: 'create', answer: 'drop' },
+        { op: 'wait', answer: 'drop' },
+        { op: 'logs', times: 2, skip: 1, answer: 'drop' },
+        { op: 'get', answer: 'drop' },
+        { op: 'destroy', answer: 'drop' },
+      ],
+    });
+    expect(o.error).toBeUndefined();
+    expect(o.status).toMatchObject({ state: 'stopped', exitCode: 0 });
+    expect(o.log).toBe(`${lines(10).join('\n')}\n`);
+    expect(o.fake.requests().filter((r) => r.outcome === 'dropped')).toHaveLength(6);
+    expect(o.fake.machines()).toHaveLength(1);
+    expectClean(o);
+  });
+
+  it('reconciles a create whose answer was lost instead of making a second machine', async () => {
+    const o = await run({ script: { lines: lines(2), durationMs: 300 }, faults: [{ op: 'create', answer: 'lose-answer' }] });
+    expect(o.error).toBeUndefined();
+    expect(o.fake.machines()).toHaveLength(1);
+    expect(o.fake.requests().filter((r) => r.op === 'create')).toHaveLength(1);
+    const lookup = o.fake.requests().find((r) => r.op === 'list')!;
+    expect(lookup.path).toContain(`metadata.${CREATE_KEY}=`);
+    expect(o.machine?.id).toBe(o.fake.machines()[0].id);
+    expect(o.status).toMatchObject({ state: 'stopped', exitCode: 0 });
+    expectClean(o);
+  });
+
+  it('reconciles a create answered 503 after the machine was made, even on the last attempt', async () => {
+    // Lost answers on every attempt: the first made a machine, later ones must not.
+    const o = await run({ faults: [{ op: 'create', times: 10, answer: 'lose-answer' }] }, { driver: { retry: { maxAttempts: 2, baseDelayMs: 20 } } });
+    expect(o.fake.machines()).toHaveLength(1);
+    expect(o.error).toBeUndefined();
+    expectClean(o);
+  });
+
+  it('fails a create with a bounded number of attempts and a FlyAPIError carrying the request id', async () => {
+    const o = await run({ faults: [{ op: 'create', times: 100, answer: { status: 500, body: { error: 'internal error', message: 'capacity' } } }] }, { driver: { retry: { baseDelayMs: 20 } } });
+    expect(o.error).toBeInstanceOf(FlyAPIError);
+    const error = o.error as FlyAPIError;
+    expect(error.code).toBe('FLY_API');
+    expect(error.statusCode).toBe(500);
+    expect(error.detail).toContain('internal error: capacity');
+    expect(error.requestId).toMatch(/^[0-9a-f]{20}$/);
+    expect(error.message).toContain(`fly-request-id ${error.requestId}`);
+    const creates = o.fake.requests().filter((r) => r.op === 'create');
+    expect(creates).toHaveLength(6);
+    // A 500 on create is ambiguous: each retry is preceded by a lookup of the create key.
+    expect(o.fake.requests().filter((r) => r.op === 'list')).toHaveLength(6);
+    expect(o.fake.machines()).toHaveLength(0);
+    expectClean(o);
+  });
+
+  it('does not retry a 422 and shows Fly\'s error and status', async () => {
+    const o = await run({ faults: [{ op: 'create', answer: { status: 422, body: { error: 'invalid image', status: 'invalid_config' } } }] });
+    expect(o.error).toBeInstanceOf(FlyAPIError);
+    expect((o.error as FlyAPIError).detail).toContain('invalid image [invalid_config]');
+    expect(o.fake.requests().filter((r) => r.op === 'create')).toHaveLength(1);
+    expectClean(o);
+  });
+
+  it('gives up on an unreachable API with a FLY_API error naming the cause', async () => {
+    const fake = await startFakeFly();
+    await fake.close();
+    const driver = new FlyDriver(flyConfig(fake), { env: fakeEnv(fake), retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    const error = await failure<AgentMachineError>(driver.create(machineSpec()));
+    expect(error).toBeInstanceOf(AgentMachineError);
+    expect(error).toMatchObject({ code: 'FLY_API' });
+    expect(error.message).toMatch(/did not answer POST .* after 2 attempt\(s\): .*ECONNREFUSED/);
+  });
+
+  it('answers 401 for a wrong token without showing it', async () => {
+    const fake = await startFakeFly();
+    fakes.push(fake);
+    const wrong = 'fm2_wrong-secret-token-value';
+    const driver = new FlyDriver(flyConfig(fake, { fly: { ...flyConfig(fake).fly, apiToken: wrong } }), { env: fakeEnv(fake) });
+    const error = await failure<FlyAPIError>(driver.create(machineSpec()));
+    expect(error).toBeInstanceOf(FlyAPIError);
+    expect(error.statusCode).toBe(401);
+    expect(error.message).not.toContain(wrong);
+  });
+
+  it('reads huge logs completely and in order', async () => {
+    const big = Array.from({ length: 20_000 }, (_, i) => `${String(i).padStart(6, '0')} ${'x'.repeat(150)}`);
+    const o = await run({ script: { lines: [...big, '[flaude:exit:0]'], durationMs: 1000 } }, { graceMs: 60_000 });
+    const got = o.log.split('\n');
+    expect(got).toHaveLength(20_002);
+    expect(got[0].startsWith('000000 ')).toBe(true);
+    expect(got[19_999].startsWith('019999 ')).toBe(true);
+    expect(got[20_000]).toBe('[flaude:exit:0]');
+    expectClean(o);
+  });
+
+  it('keeps reading logs that arrive late, until a page comes back empty once exit has settled', async () => {
+    const o = await run({ script: { lines: lines(5), durationMs: 300 }, logDelayMs: 1000 });
+    expect(o.log).toBe(`${lines(5).join('\n')}\n`);
+    expectClean(o);
+  });
+
+  it('stops reading logs with a warning on 404', async () => {
+    const o = await run({ script: { lines: lines(3), durationMs: 300 }, faults: [{ op: 'logs', times: 100, answer: { status: 404, body: { error: 'app not found' } } }] });
+    expect(o.status).toMatchObject({ state: 'stopped', exitCode: 0 });
+    expect(o.warnings.join('\n')).toMatch(/Stopped reading logs of machine .*404/);
+    expect(o.fake.requests().filter((r) => r.op === 'logs')).toHaveLength(1);
+    expectClean(o);
+  });
+
+  it('aborts the wait of a run that never ends, and the destroy kills it', async () => {
+    const o = await run({ script: { lines: ['working...'], durationMs: Infinity }, waitCapMs: 500 }, { waitTimeoutMs: 1500 });
+    expect(o.error?.name).toBe('TimeoutError');
+    expect(o.status).toBeUndefined();
+    expect(o.machine?.lastState).toBe('destroyed');
+    expect(o.fake.machines()[0].state).toBe('destroyed');
+    expect(o.log).toContain('working...');
+    expectClean(o);
+  });
+
+  it('keeps to 3 requests per machine per second while logs stream and waits time out fast', async () => {
+    const o = await run({ script: { lines: lines(100), durationMs: 4000 }, waitCapMs: 50 });
+    expect(o.status).toMatchObject({ state: 'stopped', exitCode: 0 });
+    const machineCalls = o.fake.requests().filter((r) => r.api === 'machines' && r.machineId === o.machine!.id);
+    expect(machineCalls.length).toBeGreaterThan(6); // the pacer, not a lack of requests, kept it under
+    expectClean(o);
+  });
+
+  it('runs exec and reports its exit code', async () => {
+    const fake = await startFakeFly({ script: { lines: ['up'], durationMs: Infinity } });
+    fakes.push(fake);
+    const driver = new FlyDriver(flyConfig(fake), { env: fakeEnv(fake) });
+    const machine = await driver.create(machineSpec());
+    await new Promise((r) => setTimeout(r, 100));
+    const ok = await machine.exec(['echo', 'hi']);
+    expect([ok.exitCode, ok.stdout]).toEqual([0, 'hi\n']);
+    expect((await machine.exec(['false'])).exitCode).toBe(1);
+    await machine.destroy();
+    expect(fake.liveMachines()).toHaveLength(0);
+  });
+
+  it('destroys by ref (already gone is fine) and sweeps by labels', async () => {
+    const fake = await startFakeFly({ script: { lines: ['up'], durationMs: Infinity } });
+    fakes.push(fake);
+    const warnings: string[] = [];
+    const driver = new FlyDriver(flyConfig(fake), { env: fakeEnv(fake), warn: (w) => warnings.push(w) });
+    const ours = [await driver.create(machineSpec()), await driver.create(machineSpec())];
+    const other = await driver.create(machineSpec({ labels: { amt: '1', amt_run: 'run-2' } }));
+    const swept = await driver.sweep({ amt: '1', amt_run: 'run-1' });
+    expect(swept.sort()).toEqual(ours.map((m) => m.id).sort());
+    expect(fake.liveMachines().map((m) => m.id)).toEqual([other.id]);
+    await driver.destroy(driver.ref(other));
+    await driver.destroy(driver.ref(other));
+    expect(fake.liveMachines()).toHaveLength(0);
+    expect(await driver.sweep({ amt_run: 'run-1' })).toEqual([]);
+    await expect(driver.destroy({ backend: 'local', id: 'abc' })).rejects.toBeInstanceOf(NotSupportedError);
+    expect(warnings).toEqual([]);
+  });
+});

@@ -1,0 +1,175 @@
+// The image path: exists-check against the fake registry and a real docker-registry,
+// a real build + push, and real build/login failures as ImageBuildError.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FlyAPIError, ImageBuildError } from '../../src/errors.js';
+import { contentTag } from '../../src/image/tag.js';
+import { FlyClient } from '../../src/machine/fly/client.js';
+import { FlyDriver } from '../../src/machine/fly/driver.js';
+import { manifestExists } from '../../src/machine/fly/registry.js';
+import { startFakeFly, type FakeFly } from '../fakes/fly-server.js';
+import { BUSYBOX_IMAGE } from '../helpers/images.js';
+import { fakeEnv, flyConfig, tokenForms } from './harness.js';
+
+const temps: string[] = [];
+const fakes: FakeFly[] = [];
+let dockerConfig: string;
+const savedDockerConfig = process.env.DOCKER_CONFIG;
+
+beforeAll(() => {
+  // docker login writes credentials: keep them out of the user's ~/.docker.
+  dockerConfig = tempDir();
+  process.env.DOCKER_CONFIG = dockerConfig;
+});
+afterAll(() => {
+  // Images these tests built are tagged for the fake or the local registry: drop them.
+  const built = execFileSync('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' })
+    .split('\n').filter((ref) => /^127\.0\.0\.1:\d+\/amt-test:agent-/.test(ref));
+  if (built.length) execFileSync('docker', ['image', 'rm', '--force', ...built], { stdio: 'ignore' });
+  if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;
+  else process.env.DOCKER_CONFIG = savedDockerConfig;
+  temps.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+});
+afterEach(async () => {
+  await Promise.all(fakes.splice(0).map((f) => f.close()));
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'amt-fly-image-'));
+  temps.push(dir);
+  return dir;
+}
+
+/** A build context whose content (hence tag) is new on every run. */
+function context(dockerfile: string): { dockerfile: string; buildContext: string } {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  writeFileSync(join(dir, 'nonce.txt'), `${Date.now()}-${Math.random()}\n`);
+  return { dockerfile: join(dir, 'Dockerfile'), buildContext: dir };
+}
+
+async function fake(images: string[] = []): Promise<FakeFly> {
+  const f = await startFakeFly({ images });
+  fakes.push(f);
+  return f;
+}
+
+describe('registry exists-check against the fake', () => {
+  it('answers true/false and sends Basic x:<bare token>', async () => {
+    const f = await fake(['amt-test:agent-present']);
+    const client = new FlyClient({ token: f.token, env: fakeEnv(f) });
+    expect(await manifestExists(client, 'amt-test', 'agent-present')).toBe(true);
+    expect(await manifestExists(client, 'amt-test', 'agent-missing')).toBe(false);
+  });
+
+  it('makes any other answer a FlyAPIError without the token', async () => {
+    const f = await fake();
+    const token = 'fm2_not-the-right-token-at-all';
+    const client = new FlyClient({ token, env: fakeEnv(f) });
+    const error = await manifestExists(client, 'amt-test', 'x').then(() => undefined, (e: unknown) => e as FlyAPIError);
+    expect(error).toBeInstanceOf(FlyAPIError);
+    expect(error).toMatchObject({ statusCode: 401, code: 'FLY_API' });
+    expect(error!.message).toContain('Fly registry answered 401');
+    for (const form of tokenForms(token)) expect(error!.message).not.toContain(form);
+  });
+
+  it('uses an existing image as given, and the bundled image under its content tag', async () => {
+    const ctx = context(`FROM ${BUSYBOX_IMAGE}\n`);
+    const tag = `agent-${await contentTag(ctx.dockerfile, ctx.buildContext)}`;
+    const f = await fake(['amt-test:given', `amt-test:${tag}`]);
+    const host = new URL(f.url).host;
+    const lines: string[] = [];
+    const given = new FlyDriver(flyConfig(f, { image: `${host}/amt-test:given`, ...ctx }), { env: fakeEnv(f) });
+    expect(await given.prepareImage((l) => lines.push(l))).toBe(`${host}/amt-test:given`);
+    const bundled = new FlyDriver(flyConfig(f, ctx), { env: fakeEnv(f) });
+    expect(await bundled.prepareImage((l) => lines.push(l))).toBe(`${host}/amt-test:${tag}`);
+    expect(lines.join('\n')).not.toMatch(/building/);
+    const elsewhere = new FlyDriver(flyConfig(f, { image: 'ghcr.io/acme/agent:1', ...ctx }), { env: fakeEnv(f) });
+    expect(await elsewhere.prepareImage(() => {})).toBe('ghcr.io/acme/agent:1');
+  });
+
+  it('turns a real docker build failure into ImageBuildError with its stderr', async () => {
+    const f = await fake();
+    const driver = new FlyDriver(flyConfig(f, context(`FROM ${BUSYBOX_IMAGE}\nRUN echo about-to-fail >&2 && exit 3\n`)), { env: fakeEnv(f) });
+    const error = await driver.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
+    expect(error).toBeInstanceOf(ImageBuildError);
+    expect(error).toMatchObject({ code: 'IMAGE_BUILD' });
+    expect(error!.returncode).not.toBe(0);
+    expect(error!.message).toMatch(/docker build failed/);
+    expect(error!.stderr).toMatch(/returned a non-zero code: 3|exit code: 3/);
+  });
+
+  it('turns a failed login/push into ImageBuildError without the token', async () => {
+    // The fake answers the exists-check but is no registry a docker client can log in to.
+    const f = await fake();
+    const driver = new FlyDriver(flyConfig(f, context(`FROM ${BUSYBOX_IMAGE}\nCOPY nonce.txt /nonce.txt\n`)), { env: fakeEnv(f) });
+    const error = await driver.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
+    expect(error).toBeInstanceOf(ImageBuildError);
+    expect(error!.message).toMatch(/docker (login|push) failed/);
+    for (const form of tokenForms(f.token)) expect(error!.message).not.toContain(form);
+  });
+});
+
+describe('a real push to a local docker-registry', () => {
+  let registry: ChildProcess;
+  let registryUrl: string;
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    writeFileSync(join(dir, 'config.yml'), [
+      'version: 0.1',
+      'log: { level: error }',
+      'storage:',
+      `  filesystem: { rootdirectory: ${join(dir, 'data')} }`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+    ].join('\n'));
+    registry = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+    registryUrl = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      if (await fetch(`${registryUrl}/v2/`).then((r) => r.ok, () => false)) break;
+      if (i > 100) throw new Error('docker-registry did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  afterAll(() => {
+    registry?.kill();
+  });
+
+  it('builds and pushes a missing image once; the exists-check then finds it', async () => {
+    const ctx = context(`FROM ${BUSYBOX_IMAGE}\nCOPY nonce.txt /nonce.txt\n`);
+    const env = { FLY_FLAPS_BASE_URL: 'http://127.0.0.1:9', FLY_API_BASE_URL: 'http://127.0.0.1:9', FLY_REGISTRY_URL: registryUrl };
+    const driver = new FlyDriver(flyConfig({ app: 'amt-test', token: 'fm2_local-registry-token' }, ctx), { env });
+    const client = new FlyClient({ token: 'fm2_local-registry-token', env });
+    const tag = `agent-${await contentTag(ctx.dockerfile, ctx.buildContext)}`;
+    expect(await manifestExists(client, 'amt-test', tag)).toBe(false);
+
+    const first: string[] = [];
+    const ref = await driver.prepareImage((l) => first.push(l));
+    expect(ref).toBe(`${new URL(registryUrl).host}/amt-test:${tag}`);
+    expect(first.join('\n')).toMatch(/not in the registry: building/);
+    expect(await manifestExists(client, 'amt-test', tag)).toBe(true);
+    // Logged out again: no credentials left behind.
+    expect(readFileSync(join(dockerConfig, 'config.json'), 'utf8')).not.toContain(new URL(registryUrl).host);
+
+    const second: string[] = [];
+    expect(await driver.prepareImage((l) => second.push(l))).toBe(ref);
+    expect(second).toEqual([`Image ${ref} is in the registry`]);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
