@@ -99430,7 +99430,7 @@ function actionRoot() {
 /** Variables the action itself sets inside the machine; `env` may not override them. */
 const RESERVED_ENV = new Set([
     'FLAUDE_PROMPT', 'FLAUDE_REPOS', 'FLAUDE_PUSH_BRANCH', 'AGENT_COMMAND',
-    'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'GITHUB_USERNAME',
+    'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'GITHUB_USERNAME', 'GITHUB_SERVER_URL',
 ]);
 function readConfig(input, env = process.env) {
     const text = (name) => input(name).trim() || undefined;
@@ -105126,6 +105126,8 @@ function retryAfterMs(header, now) {
 
 
 
+/** Room for a 60 s long-poll (Fly's /wait) and a slow platform on top. */
+const DEFAULT_TIMEOUT_MS = 90_000;
 class client_HttpClient {
     options;
     pool;
@@ -105135,12 +105137,11 @@ class client_HttpClient {
         this.options = options;
         const base = new URL(options.baseUrl);
         this.prefix = base.pathname.replace(/\/+$/, '');
-        const timeout = options.headersTimeoutMs ?? 90_000;
-        this.pool = new node_modules_undici_0/* Pool */.bC(base.origin, { connections: 8, headersTimeout: timeout, bodyTimeout: timeout });
+        this.pool = new node_modules_undici_0/* Pool */.bC(base.origin, { connections: 8, headersTimeout: DEFAULT_TIMEOUT_MS, bodyTimeout: DEFAULT_TIMEOUT_MS });
         this.retry = { ...DEFAULT_RETRY, ...options.retry };
     }
     async request(req) {
-        const idempotent = req.idempotent ?? !['POST', 'PATCH'].includes(req.method);
+        const idempotent = !['POST', 'PATCH'].includes(req.method);
         const path = this.prefix + req.path + queryString(req.query);
         for (let attempt = 1;; attempt++) {
             if (req.paceKey && this.options.pacer)
@@ -106781,6 +106782,8 @@ function machineSpec(config, plan, prompt, image, runKey) {
     if (config.githubToken) {
         env.GITHUB_TOKEN = config.githubToken;
         env.GITHUB_USERNAME = 'x-access-token';
+        // The image's credential helper hands the token only to this server (GHES has its own).
+        env.GITHUB_SERVER_URL = process.env.GITHUB_SERVER_URL || 'https://github.com';
     }
     // The bundled image keeps its entrypoint (clone, push, exit marker) and runs the command
     // in place of the agent; any other image gets the command as its whole argv.

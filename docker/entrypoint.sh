@@ -134,10 +134,12 @@ fi
 # The agent runs in the background so a stop signal can be passed on to it: bash would not run
 # a trap until a foreground child ends.
 echo "[flaude] running ${agent[0]} in $PWD"
+stopped='' agent_pid=''
+trap 'stopped=1; [[ -z $agent_pid ]] || kill -TERM "$agent_pid" 2>/dev/null || true' TERM INT
 "${agent[@]}" </dev/null &
 agent_pid=$!
-stopped=
-trap 'stopped=1; kill -TERM "$agent_pid" 2>/dev/null || true' TERM INT
+# A stop that came while the agent was starting found no pid to pass on to.
+[[ -z $stopped ]] || kill -TERM "$agent_pid" 2>/dev/null || true
 agent_status=0
 wait "$agent_pid" || agent_status=$?
 # A trapped signal interrupts `wait` early; wait again for the agent's own status.

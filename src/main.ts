@@ -117,6 +117,8 @@ function machineSpec(config: Config, plan: RunPlan, prompt: string | undefined, 
   if (config.githubToken) {
     env.GITHUB_TOKEN = config.githubToken;
     env.GITHUB_USERNAME = 'x-access-token';
+    // The image's credential helper hands the token only to this server (GHES has its own).
+    env.GITHUB_SERVER_URL = process.env.GITHUB_SERVER_URL || 'https://github.com';
   }
   // The bundled image keeps its entrypoint (clone, push, exit marker) and runs the command
   // in place of the agent; any other image gets the command as its whole argv.

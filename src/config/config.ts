@@ -56,7 +56,7 @@ export type InputReader = (name: string) => string;
 /** Variables the action itself sets inside the machine; `env` may not override them. */
 const RESERVED_ENV = new Set([
   'FLAUDE_PROMPT', 'FLAUDE_REPOS', 'FLAUDE_PUSH_BRANCH', 'AGENT_COMMAND',
-  'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'GITHUB_USERNAME',
+  'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'GITHUB_USERNAME', 'GITHUB_SERVER_URL',
 ]);
 
 export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.env): Config {

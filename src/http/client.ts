@@ -37,8 +37,6 @@ export interface HttpClientOptions {
   statusError: (answer: FailedAnswer) => Error;
   /** The error for a request that got no answer, once retries are spent. */
   transportError: (failure: NoAnswer) => Error;
-  /** Longest wait for an answer's headers; long-polls must fit inside it. */
-  headersTimeoutMs?: number;
 }
 
 export interface HttpRequest<T> {
@@ -52,10 +50,8 @@ export interface HttpRequest<T> {
   signal?: AbortSignal;
   /** Non-2xx statuses that are answers rather than errors (404 on a destroy, 408 on a wait). */
   accept?: number[];
-  /** Longest wait for this answer, when it may take longer than the client's default. */
+  /** Longest wait for this answer, when it may take longer than the default 90 s. */
   timeoutMs?: number;
-  /** Defaults to true for every method but POST and PATCH. */
-  idempotent?: boolean;
   /**
    * For a non-idempotent request whose answer may have been lost (408/5xx, connection
    * dropped after sending): finds what the request made, if it made anything. Without it
@@ -63,6 +59,9 @@ export interface HttpRequest<T> {
    */
   reconcile?: () => Promise<T | undefined>;
 }
+
+/** Room for a 60 s long-poll (Fly's /wait) and a slow platform on top. */
+const DEFAULT_TIMEOUT_MS = 90_000;
 
 type Attempt = { kind: 'answer'; status: number; headers: Record<string, string>; text: string } | { kind: 'no-answer'; cause: unknown };
 
@@ -74,13 +73,12 @@ export class HttpClient {
   constructor(private readonly options: HttpClientOptions) {
     const base = new URL(options.baseUrl);
     this.prefix = base.pathname.replace(/\/+$/, '');
-    const timeout = options.headersTimeoutMs ?? 90_000;
-    this.pool = new Pool(base.origin, { connections: 8, headersTimeout: timeout, bodyTimeout: timeout });
+    this.pool = new Pool(base.origin, { connections: 8, headersTimeout: DEFAULT_TIMEOUT_MS, bodyTimeout: DEFAULT_TIMEOUT_MS });
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
   }
 
   async request<T>(req: HttpRequest<T>): Promise<HttpAnswer<T>> {
-    const idempotent = req.idempotent ?? !['POST', 'PATCH'].includes(req.method);
+    const idempotent = !['POST', 'PATCH'].includes(req.method);
     const path = this.prefix + req.path + queryString(req.query);
     for (let attempt = 1; ; attempt++) {
       if (req.paceKey && this.options.pacer) await this.options.pacer.take(req.paceKey, req.signal);

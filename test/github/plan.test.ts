@@ -1,8 +1,7 @@
 // planRun against real webhook payloads (@octokit/webhooks-examples, changed only where a
 // case needs it) and the fake GitHub REST API, through the real @actions/github Context.
 import * as github from '@actions/github';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,38 +12,14 @@ import { planRun, type Context } from '../../src/github/plan.js';
 import type { RunOutcome } from '../../src/run/outcome.js';
 import { Secrets } from '../../src/secrets.js';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from '../fakes/github-server.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Payload = Record<string, any>;
+import { example, prComment, REPO_URL, type Payload } from '../helpers/webhooks.js';
 
 const TOKEN = 'ghs_fakeGitHubToken0123456789abcdef';
 const CLAUDE = 'sk-ant-oat01-fakeClaudeToken-0123456789';
 const SHA = '4f1b2c3d4e5f60718293a4b5c6d7e8f901234567';
-const REPO_URL = 'https://github.com/Codertocat/Hello-World';
 const RUN_URL = `${REPO_URL}/actions/runs/4242`;
 
-const definitions: { name: string; examples: Payload[] }[] = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@octokit/webhooks-examples'), 'utf8'));
-
-/** A fresh copy of the first example of `event` with `action`, then `change` applied. */
-function example(event: string, action: string | undefined, change: (p: Payload) => void = () => {}): Payload {
-  const found = definitions.find((d) => d.name === event)?.examples.find((e) => e.action === action);
-  if (!found) throw new Error(`no ${event}.${action} example`);
-  const payload = structuredClone(found);
-  change(payload);
-  return payload;
-}
-
 const thePullRequest = () => example('pull_request', 'opened').pull_request;
-
-/** A /fix comment on pull request #2: the example comment is on an issue, so it gains `issue.pull_request`. */
-function prComment(body: string, change: (p: Payload) => void = () => {}): Payload {
-  return example('issue_comment', 'created', (p) => {
-    p.issue.number = 2;
-    p.issue.pull_request = { url: `https://api.github.com/repos/Codertocat/Hello-World/pulls/2`, html_url: `${REPO_URL}/pull/2` };
-    p.comment.body = body;
-    change(p);
-  });
-}
 
 function asFork(pr: Payload): void {
   pr.head.repo = { ...pr.head.repo, full_name: 'outsider/Hello-World', clone_url: 'https://github.com/outsider/Hello-World.git', fork: true, owner: { ...pr.head.repo.owner, login: 'outsider' } };

@@ -134,7 +134,7 @@ describe('clone and run', () => {
 
   it('passes a stop signal on to the agent and still ends with the marker', async () => {
     const started = Date.now();
-    const run = await sandbox.run({ ...AGENT, FAKE_SLEEP: '60' }, { terminateWhen: '[flaude] running claude' });
+    const run = await sandbox.run({ ...AGENT, FAKE_SLEEP: '60' }, { terminateWhen: 'fake claude sleeping' });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(run.output).toContain('[flaude] agent exited with 143');
     expectEnd(run, 143);

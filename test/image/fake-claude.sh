@@ -5,5 +5,5 @@ pwd >"$FAKE_RECORD/cwd"
 id -un >"$FAKE_RECORD/user"
 if [ -n "${FAKE_EDIT:-}" ]; then echo "$FAKE_EDIT" >>agent-edit.txt; fi
 # exec: a stop signal reaches the sleeping process itself, with no orphan left holding the output.
-if [ -n "${FAKE_SLEEP:-}" ]; then exec sleep "$FAKE_SLEEP"; fi
+if [ -n "${FAKE_SLEEP:-}" ]; then echo "fake claude sleeping"; exec sleep "$FAKE_SLEEP"; fi
 exit "${FAKE_EXIT:-0}"
