@@ -105834,8 +105834,8 @@ class FlyDriver {
                 auto_destroy: true,
                 restart: { policy: 'no' },
                 metadata: { ...spec.labels },
-                // Like Docker's Cmd: replaces the image's CMD and keeps its ENTRYPOINT.
-                ...(spec.command ? { init: { cmd: spec.command } } : {}),
+                // `exec` replaces the image's ENTRYPOINT and CMD together, as the local backend does.
+                ...(spec.command ? { init: { exec: spec.command } } : {}),
             },
         };
         const machine = await createMachine(this.client, this.app, body);
@@ -106285,8 +106285,9 @@ class LocalDriver {
 ;// CONCATENATED MODULE: ./src/machine/drivers.ts
 
 
+
 function createDriver(config) {
-    return config.backend === 'fly' ? new FlyDriver(config) : new LocalDriver(config);
+    return config.backend === 'fly' ? new FlyDriver(config, { warn: (message) => warning(message) }) : new LocalDriver(config);
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -106600,6 +106601,7 @@ async function runMachine(driver, spec, sink, options) {
     const timeout = AbortSignal.timeout(options.waitTimeoutSeconds * 1000);
     let status;
     let ending;
+    let stateAtEnd = '';
     try {
         status = await machine.wait(AbortSignal.any([timeout, options.cancel]));
         markExited();
@@ -106610,6 +106612,7 @@ async function runMachine(driver, spec, sink, options) {
         grace.abort();
     }
     catch (err) {
+        stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
         if (options.cancel.aborted)
             ending = 'cancelled';
         else if (timeout.aborted)
@@ -106632,7 +106635,7 @@ async function runMachine(driver, spec, sink, options) {
     const marker = parseExitMarker(sink.markers.get('exit'));
     const exitCode = status?.exitCode ?? marker;
     const exitCodeSource = status?.exitCode != null ? 'api' : marker != null ? 'log-marker' : 'none';
-    const state = status?.state ?? machine.lastState;
+    const state = status?.state ?? stateAtEnd;
     let conclusion;
     if (ending)
         conclusion = ending;

@@ -67733,6 +67733,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   f: () => (/* binding */ createDriver)
 });
 
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -68523,8 +68525,8 @@ class FlyDriver {
                 auto_destroy: true,
                 restart: { policy: 'no' },
                 metadata: { ...spec.labels },
-                // Like Docker's Cmd: replaces the image's CMD and keeps its ENTRYPOINT.
-                ...(spec.command ? { init: { cmd: spec.command } } : {}),
+                // `exec` replaces the image's ENTRYPOINT and CMD together, as the local backend does.
+                ...(spec.command ? { init: { exec: spec.command } } : {}),
             },
         };
         const machine = await createMachine(this.client, this.app, body);
@@ -68974,8 +68976,9 @@ class LocalDriver {
 ;// CONCATENATED MODULE: ./src/machine/drivers.ts
 
 
+
 function createDriver(config) {
-    return config.backend === 'fly' ? new FlyDriver(config) : new LocalDriver(config);
+    return config.backend === 'fly' ? new FlyDriver(config, { warn: (message) => core/* warning */.$e(message) }) : new LocalDriver(config);
 }
 
 

@@ -44,6 +44,7 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
   const timeout = AbortSignal.timeout(options.waitTimeoutSeconds * 1000);
   let status: MachineStatus | undefined;
   let ending: 'timeout' | 'cancelled' | undefined;
+  let stateAtEnd = '';
   try {
     status = await machine.wait(AbortSignal.any([timeout, options.cancel]));
     markExited();
@@ -53,6 +54,7 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
     await Promise.race([pump, sink.markerSeen('exit'), sleep(options.logGraceMs, undefined, { signal: grace.signal }).catch(() => {})]);
     grace.abort();
   } catch (err) {
+    stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
     if (options.cancel.aborted) ending = 'cancelled';
     else if (timeout.aborted) ending = 'timeout';
     else throw err;
@@ -71,7 +73,7 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
   const marker = parseExitMarker(sink.markers.get('exit'));
   const exitCode = status?.exitCode ?? marker;
   const exitCodeSource: ExitCodeSource = status?.exitCode != null ? 'api' : marker != null ? 'log-marker' : 'none';
-  const state = status?.state ?? machine.lastState;
+  const state = status?.state ?? stateAtEnd;
   let conclusion: MachineResult['conclusion'];
   if (ending) conclusion = ending;
   else conclusion = exitCode === 0 && state !== 'failed' ? 'success' : 'failure';

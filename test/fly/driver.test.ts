@@ -53,9 +53,9 @@ describe.concurrent('FlyDriver against the fake Fly', () => {
     expect(create.config.init).toBeUndefined();
   });
 
-  it('passes a command as init.cmd', async () => {
+  it('passes a command as init.exec (the whole argv)', async () => {
     const o = await run({}, { spec: { command: ['bash', '-c', 'make fix'] } });
-    expect(o.fake.machines()[0].config.init).toEqual({ cmd: ['bash', '-c', 'make fix'] });
+    expect(o.fake.machines()[0].config.init).toEqual({ exec: ['bash', '-c', 'make fix'] });
     expectClean(o);
   });
 

@@ -1,5 +1,8 @@
+import { ensureDebianNodeBase } from '../helpers/debian-base.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 
-export default function setup(): void {
+// Test images are made once, before any worker starts, so two workers never build the same one.
+export default async function setup(): Promise<void> {
   ensureBusyboxImage();
+  await ensureDebianNodeBase();
 }

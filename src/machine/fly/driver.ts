@@ -48,8 +48,8 @@ export class FlyDriver implements BackendDriver {
         auto_destroy: true,
         restart: { policy: 'no' },
         metadata: { ...spec.labels },
-        // Like Docker's Cmd: replaces the image's CMD and keeps its ENTRYPOINT.
-        ...(spec.command ? { init: { cmd: spec.command } } : {}),
+        // `exec` replaces the image's ENTRYPOINT and CMD together, as the local backend does.
+        ...(spec.command ? { init: { exec: spec.command } } : {}),
       },
     };
     const machine = await createMachine(this.client, this.app, body);

@@ -41,7 +41,7 @@ export interface CreateMachineBody {
     auto_destroy: boolean;
     restart: { policy: 'no' | 'always' | 'on-failure' };
     metadata: Record<string, string>;
-    init?: { cmd?: string[] };
+    init?: { exec?: string[] };
   };
 }
 

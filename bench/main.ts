@@ -1,0 +1,75 @@
+// npm run bench: every benchmark, then one table and the machine it ran on.
+//   --only pipeline,cold,local,throughput,fly   run some of them
+//   --quick                                      fewer repetitions and 256 MiB of output
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { flyEconomy, flyExitAndOverhead } from './fly.js';
+import { MB, ROOT, figure, machineInfo, table, type Figure } from './lib.js';
+import { coldStart, localExitAndOverhead, localThroughput } from './local.js';
+import { runPipeline, type PipelineResult } from './pipeline.js';
+
+const SECTIONS = ['pipeline', 'cold', 'local', 'throughput', 'fly'] as const;
+
+async function pipelineChild(blocks: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'amt-bench-pipeline-'));
+  try {
+    process.stdout.write(JSON.stringify(await runPipeline(blocks, dir)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function pipeline(runs: number, blocks: number): Figure[] {
+  const rate = figure(`in process: ${blocks} MiB through demux + LogSink`, 'MB/s', { op: '>=', value: 300 });
+  const memory = figure('in process: peak RSS (incl. the generator)', 'MB');
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(process.execPath, [process.argv[1], '--child-pipeline', String(blocks)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const result = JSON.parse(out) as PipelineResult;
+    rate.problems.push(...result.problems);
+    if (!result.problems.length) rate.values.push(result.printed / MB / result.seconds);
+    memory.values.push(result.maxRssMb);
+  }
+  return [rate, memory];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, 'child-pipeline': { type: 'string' } } });
+  if (values['child-pipeline']) return pipelineChild(Number(values['child-pipeline']));
+  const only = new Set(values.only ? values.only.split(',') : SECTIONS);
+  const quick = values.quick ?? false;
+  const blocks = quick ? 256 : 1024;
+  const info = await machineInfo();
+  console.log(`Machine: ${info}\n`);
+
+  const figures: Figure[] = [];
+  const section = async (name: (typeof SECTIONS)[number], run: () => Figure[] | Promise<Figure[]>) => {
+    if (!only.has(name)) return;
+    const started = performance.now();
+    process.stdout.write(`${name} … `);
+    const result = await run();
+    figures.push(...result);
+    console.log(`${((performance.now() - started) / 1000).toFixed(0)} s`);
+    for (const f of result) for (const p of f.problems.slice(0, 3)) console.log(`  ${f.name}: ${p}`);
+  };
+  await section('pipeline', () => pipeline(quick ? 2 : 5, blocks));
+  await section('cold', () => coldStart(quick ? 3 : 10));
+  await section('local', () => localExitAndOverhead(quick ? 3 : 10));
+  await section('throughput', () => localThroughput(quick ? 1 : 3, blocks));
+  await section('fly', async () => {
+    const busiest = figure('fly (fake): busiest second per machine', 'req', { op: '<=', value: 3 });
+    const timing = await flyExitAndOverhead(quick ? 3 : 10, busiest);
+    const economy = await flyEconomy(3, quick ? 10 : 30, busiest);
+    return [...timing, ...economy, busiest];
+  });
+
+  const text = `Machine: ${info}\n\n${table(figures)}\n`;
+  console.log(`\n${text}`);
+  mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'out', 'results.md'), text);
+  if (figures.some((f) => f.problems.length)) process.exitCode = 1;
+}
+
+await main();
