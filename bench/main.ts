@@ -1,6 +1,7 @@
 // npm run bench: every benchmark, then one table and the machine it ran on.
 //   --only pipeline,cold,local,throughput,fly   run some of them
 //   --quick                                      fewer repetitions and 256 MiB of output
+//   --runs N                                     N repetitions of each figure
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,11 +37,12 @@ function pipeline(runs: number, blocks: number): Figure[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, 'child-pipeline': { type: 'string' } } });
+  const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, runs: { type: 'string' }, 'child-pipeline': { type: 'string' } } });
   if (values['child-pipeline']) return pipelineChild(Number(values['child-pipeline']));
   const only = new Set(values.only ? values.only.split(',') : SECTIONS);
   const quick = values.quick ?? false;
   const blocks = quick ? 256 : 1024;
+  const runs = (normal: number, few: number) => (values.runs ? Number(values.runs) : quick ? few : normal);
   const info = await machineInfo();
   console.log(`Machine: ${info}\n`);
 
@@ -54,13 +56,13 @@ async function main(): Promise<void> {
     console.log(`${((performance.now() - started) / 1000).toFixed(0)} s`);
     for (const f of result) for (const p of f.problems.slice(0, 3)) console.log(`  ${f.name}: ${p}`);
   };
-  await section('pipeline', () => pipeline(quick ? 2 : 5, blocks));
-  await section('cold', () => coldStart(quick ? 3 : 10));
-  await section('local', () => localExitAndOverhead(quick ? 3 : 10));
-  await section('throughput', () => localThroughput(quick ? 1 : 3, blocks));
+  await section('pipeline', () => pipeline(runs(5, 2), blocks));
+  await section('cold', () => coldStart(runs(10, 3)));
+  await section('local', () => localExitAndOverhead(runs(10, 3)));
+  await section('throughput', () => localThroughput(runs(3, 1), blocks));
   await section('fly', async () => {
     const busiest = figure('fly (fake): busiest second per machine', 'req', { op: '<=', value: 3 });
-    const timing = await flyExitAndOverhead(quick ? 3 : 10, busiest);
+    const timing = await flyExitAndOverhead(runs(10, 3), busiest);
     const economy = await flyEconomy(3, quick ? 10 : 30, busiest);
     return [...timing, ...economy, busiest];
   });
