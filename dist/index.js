@@ -104935,6 +104935,7 @@ async function planRun(config, secrets, ctx = github_context) {
         repos: ownRepos ? config.repos : work.repos,
         pushBranch,
         pullRequestNumber: work.pullRequestNumber,
+        repositoryUrl: work.repositoryUrl,
         comment: commenting ? new StickyComment(api, where, view, secrets) : SILENT,
         afterRun: async (outcome) => {
             const { openPullRequest } = work;
@@ -106819,9 +106820,10 @@ async function report(outcome, failure, config, plan, secrets) {
     const afterRun = plan && !plan.skip ? await plan.afterRun(outcome) : {};
     if (plan && !plan.skip)
         await plan.comment.finish(outcome);
-    setOutputs(outcome, { commentId: plan?.comment.id, pullRequestNumber: afterRun.pullRequestNumber ?? plan?.pullRequestNumber });
+    const pullRequestNumber = afterRun.pullRequestNumber ?? plan?.pullRequestNumber;
+    setOutputs(outcome, { commentId: plan?.comment.id, pullRequestNumber });
     try {
-        await writeSummary(outcome);
+        await writeSummary(outcome, summaryLinks(outcome, plan, pullRequestNumber));
     }
     catch (err) {
         warning(`Could not write the job summary: ${err.message}`);
@@ -106841,6 +106843,14 @@ async function report(outcome, failure, config, plan, secrets) {
         return;
     }
     setFailed(message);
+}
+function summaryLinks(outcome, plan, pullRequestNumber) {
+    const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
+    return {
+        pullRequest: pullRequestNumber ? { number: pullRequestNumber, url: `${server}/${process.env.GITHUB_REPOSITORY}/pull/${pullRequestNumber}` } : undefined,
+        commitUrl: outcome.pushed && plan?.repositoryUrl ? `${plan.repositoryUrl}/commit/${outcome.pushed.sha}` : undefined,
+        commentUrl: plan?.comment.url,
+    };
 }
 function pushedMarker(value) {
     const match = value && /^(.+):([0-9a-f]{7,64})$/.exec(value);

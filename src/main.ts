@@ -9,7 +9,7 @@ import { planRun, type RunPlan } from './github/plan.js';
 import { createDriver } from './machine/drivers.js';
 import type { MachineSpec } from './machine/machine.js';
 import { setOutputs } from './report/outputs.js';
-import { writeSummary } from './report/summary.js';
+import { writeSummary, type SummaryLinks } from './report/summary.js';
 import { withWorkflowCommandsStopped } from './report/workflow-commands.js';
 import { LogSink } from './run/log-sink.js';
 import type { RunOutcome } from './run/outcome.js';
@@ -149,9 +149,10 @@ function runFailure(outcome: RunOutcome, config: Config, tail20: string[]): Agen
 async function report(outcome: RunOutcome, failure: unknown, config: Config | undefined, plan: RunPlan | undefined, secrets: Secrets): Promise<void> {
   const afterRun = plan && !plan.skip ? await plan.afterRun(outcome) : {};
   if (plan && !plan.skip) await plan.comment.finish(outcome);
-  setOutputs(outcome, { commentId: plan?.comment.id, pullRequestNumber: afterRun.pullRequestNumber ?? plan?.pullRequestNumber });
+  const pullRequestNumber = afterRun.pullRequestNumber ?? plan?.pullRequestNumber;
+  setOutputs(outcome, { commentId: plan?.comment.id, pullRequestNumber });
   try {
-    await writeSummary(outcome);
+    await writeSummary(outcome, summaryLinks(outcome, plan, pullRequestNumber));
   } catch (err) {
     core.warning(`Could not write the job summary: ${(err as Error).message}`);
   }
@@ -167,6 +168,15 @@ async function report(outcome: RunOutcome, failure: unknown, config: Config | un
     return;
   }
   core.setFailed(message);
+}
+
+function summaryLinks(outcome: RunOutcome, plan: RunPlan | undefined, pullRequestNumber: number | undefined): SummaryLinks {
+  const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
+  return {
+    pullRequest: pullRequestNumber ? { number: pullRequestNumber, url: `${server}/${process.env.GITHUB_REPOSITORY}/pull/${pullRequestNumber}` } : undefined,
+    commitUrl: outcome.pushed && plan?.repositoryUrl ? `${plan.repositoryUrl}/commit/${outcome.pushed.sha}` : undefined,
+    commentUrl: plan?.comment.url,
+  };
 }
 
 function pushedMarker(value: string | undefined): RunOutcome['pushed'] {

@@ -21,6 +21,8 @@ export interface RunPlan {
   /** FLAUDE_PUSH_BRANCH; undefined for read-only runs (fork PRs, `repos` set by the workflow). */
   pushBranch?: string;
   pullRequestNumber?: number;
+  /** `SERVER/owner/repo` the fix is pushed to, for commit links. */
+  repositoryUrl?: string;
   comment: RunComment;
   /** After the run: opens a PR from agent/issue-N when something was pushed; returns its number if one was opened. Never throws. */
   afterRun(outcome: RunOutcome): Promise<{ pullRequestNumber?: number }>;
@@ -78,6 +80,7 @@ export async function planRun(config: Config, secrets: Secrets, ctx: Context = g
     repos: ownRepos ? config.repos : work.repos,
     pushBranch,
     pullRequestNumber: work.pullRequestNumber,
+    repositoryUrl: work.repositoryUrl,
     comment: commenting ? new StickyComment(api, where, view, secrets) : SILENT,
     afterRun: async (outcome) => {
       const { openPullRequest } = work;

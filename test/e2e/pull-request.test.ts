@@ -92,6 +92,9 @@ describe('/fix on a pull request through dist/index.js', () => {
     expect(sticky[0].body).toContain(after.slice(0, 7));
     expect(github.reactions.some((r) => r.content === 'eyes')).toBe(true);
     expect(result.summary).toContain(after.slice(0, 12));
+    expect(result.summary).toContain(`/commit/${after}`);
+    expect(result.summary).toContain('/pull/2">#2</a>');
+    expect(result.summary).toContain(sticky[0].html_url);
 
     for (const call of github.calls) expect(JSON.stringify(call.body ?? '')).not.toContain(TOKEN);
     const runnerLog = result.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
