@@ -106752,10 +106752,10 @@ async function run() {
         finally {
             sink.end();
             endGroup();
+            outcome.logTail = sink.tail();
+            outcome.pushed = pushedMarker(sink.markers.get('pushed'));
             await commentRunning;
         }
-        outcome.logTail = sink.tail();
-        outcome.pushed = pushedMarker(sink.markers.get('pushed'));
         failure = runFailure(outcome, config, sink.tail(20));
     }
     catch (err) {

@@ -88,10 +88,10 @@ export async function run(): Promise<void> {
     } finally {
       sink.end();
       core.endGroup();
+      outcome.logTail = sink.tail();
+      outcome.pushed = pushedMarker(sink.markers.get('pushed'));
       await commentRunning;
     }
-    outcome.logTail = sink.tail();
-    outcome.pushed = pushedMarker(sink.markers.get('pushed'));
     failure = runFailure(outcome, config, sink.tail(20));
   } catch (err) {
     failure = err;

@@ -33,7 +33,8 @@ export class LogSink {
   readonly markers = new Map<string, string>();
   private readonly fd: number;
   private readonly secrets: Buffer[];
-  private readonly redacted = Buffer.from(REDACTED);
+  /** The secrets' bytes as latin1 text, for redact(). */
+  private readonly secretTexts: string[];
   private readonly holdBack: number;
   private held: Buffer = Buffer.alloc(0);
   private tailRing: string[] = [];
@@ -47,18 +48,33 @@ export class LogSink {
     this.secrets = [...new Set(options.secrets.filter(Boolean))]
       .sort((a, b) => b.length - a.length)
       .map((s) => Buffer.from(s));
+    this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
   }
 
   write(chunk: Uint8Array | string): void {
     if (this.closed) return;
     const incoming = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const data = this.redact(this.held.length ? Buffer.concat([this.held, incoming]) : incoming);
+    if (this.held.length) {
+      // Finish the held line with the chunk's first line only (a secret split across
+      // chunks is found whole), rather than copying the whole chunk behind it.
+      const newline = incoming.indexOf(NEWLINE);
+      if (newline === -1) return this.take(Buffer.concat([this.held, incoming]));
+      this.take(Buffer.concat([this.held, incoming.subarray(0, newline + 1)]));
+      this.take(incoming.subarray(newline + 1));
+    } else {
+      this.take(incoming);
+    }
+  }
+
+  /** Redacts and consumes `data` (which starts where nothing is held) up to its last line end. */
+  private take(data: Buffer): void {
+    const clean = this.redact(data);
     // Hold back the unfinished line so a secret split across chunks is still found whole.
-    let cut = data.lastIndexOf(NEWLINE) + 1;
-    if (cut === 0 && data.length > MAX_HELD) cut = data.length - this.holdBack;
-    this.held = Buffer.from(data.subarray(cut)); // copy: never pin a big chunk for a few bytes
-    if (cut > 0) this.consume(data.subarray(0, cut));
+    let cut = clean.lastIndexOf(NEWLINE) + 1;
+    if (cut === 0 && clean.length > MAX_HELD) cut = clean.length - this.holdBack;
+    this.held = Buffer.from(clean.subarray(cut)); // copy: never pin a big chunk for a few bytes
+    if (cut > 0) this.consume(clean.subarray(0, cut));
   }
 
   /** Flushes what is held and closes the file. */
@@ -92,22 +108,17 @@ export class LogSink {
     this.echo(data);
   }
 
+  /**
+   * Native scans say whether any secret is there at all; only then is the chunk redacted,
+   * as a latin1 string (byte-exact both ways) whose replaceAll costs little per match,
+   * where slicing and concatenating Buffers costs a native call and an object per match.
+   */
   private redact(data: Buffer): Buffer {
-    let out = data;
-    for (const secret of this.secrets) {
-      let at = out.indexOf(secret);
-      if (at === -1) continue;
-      const parts: Buffer[] = [];
-      let from = 0;
-      while (at !== -1) {
-        parts.push(out.subarray(from, at), this.redacted);
-        from = at + secret.length;
-        at = out.indexOf(secret, from);
-      }
-      parts.push(out.subarray(from));
-      out = Buffer.concat(parts);
-    }
-    return out;
+    const first = this.secrets.findIndex((secret) => data.includes(secret));
+    if (first === -1) return data;
+    let text = data.toString('latin1');
+    for (const secret of this.secretTexts.slice(first)) text = text.replaceAll(secret, REDACTED);
+    return Buffer.from(text, 'latin1');
   }
 
   private readMarkers(data: Buffer): void {
