@@ -1,8 +1,7 @@
 // The image path: exists-check against the fake registry and a real docker-registry,
 // a real build + push, and real build/login failures as ImageBuildError.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { contentTag } from '../../src/image/tag.js';
 import { FlyClient } from '../../src/machine/fly/client.js';
 import { FlyDriver } from '../../src/machine/fly/driver.js';
 import { manifestExists } from '../../src/machine/fly/registry.js';
+import { startLocalRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { startFakeFly, type FakeFly } from '../fakes/fly-server.js';
 import { BUSYBOX_IMAGE } from '../helpers/images.js';
 import { fakeEnv, flyConfig, tokenForms } from './harness.js';
@@ -115,31 +115,14 @@ describe('registry exists-check against the fake', () => {
 });
 
 describe('a real push to a local docker-registry', () => {
-  let registry: ChildProcess;
+  let registry: LocalRegistry;
   let registryUrl: string;
 
   beforeAll(async () => {
-    const dir = tempDir();
-    const port = await freePort();
-    writeFileSync(join(dir, 'config.yml'), [
-      'version: 0.1',
-      'log: { level: error }',
-      'storage:',
-      `  filesystem: { rootdirectory: ${join(dir, 'data')} }`,
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-    ].join('\n'));
-    registry = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-    registryUrl = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      if (await fetch(`${registryUrl}/v2/`).then((r) => r.ok, () => false)) break;
-      if (i > 100) throw new Error('docker-registry did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    registry = await startLocalRegistry();
+    registryUrl = registry.url;
   });
-  afterAll(() => {
-    registry?.kill();
-  });
+  afterAll(() => registry?.stop());
 
   it('builds and pushes a missing image once; the exists-check then finds it', async () => {
     const ctx = context(`FROM ${BUSYBOX_IMAGE}\nCOPY nonce.txt /nonce.txt\n`);
@@ -162,14 +145,3 @@ describe('a real push to a local docker-registry', () => {
     expect(second).toEqual([`Image ${ref} is in the registry`]);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}

@@ -10,6 +10,7 @@ import { ImageBuildError } from '../../src/errors.js';
 import { DockerApi } from '../../src/machine/local/docker-api.js';
 import { BUNDLED_IMAGE_REPO, LocalDriver } from '../../src/machine/local/driver.js';
 import { BUSYBOX_IMAGE, imageExists } from '../helpers/images.js';
+import { startLocalRegistry } from '../helpers/registry.js';
 import { cleanUp, readAll, testRun } from './helpers.js';
 
 const api = DockerApi.fromEnv();
@@ -45,6 +46,23 @@ describe('prepareImage (local)', () => {
     const { driver, log } = driverFor({ image: BUSYBOX_IMAGE, dockerfile: '/nonexistent/Dockerfile', buildContext: '/nonexistent' });
     await expect(driver.prepareImage((line) => log.push(line))).resolves.toBe(BUSYBOX_IMAGE);
     expect(log.join('\n')).toMatch(/Using image amt-test-busybox:1/);
+  });
+
+  it('pulls a missing image from its registry instead of building it', async () => {
+    const registry = await startLocalRegistry();
+    try {
+      const ref = `${registry.host}/amt-pull-test:${randomUUID().slice(0, 8)}`;
+      execFileSync('docker', ['tag', BUSYBOX_IMAGE, ref]);
+      execFileSync('docker', ['push', ref], { stdio: 'ignore' });
+      execFileSync('docker', ['image', 'rm', ref], { stdio: 'ignore' });
+      images.push(ref);
+      const { driver, log } = driverFor({ image: ref, dockerfile: '/nonexistent/Dockerfile', buildContext: '/nonexistent' });
+      await expect(driver.prepareImage((line) => log.push(line))).resolves.toBe(ref);
+      expect(log).toEqual([`Pulled image ${ref}`]);
+      expect(imageExists(ref)).toBe(true);
+    } finally {
+      registry.stop();
+    }
   });
 
   it('builds a missing image under its name from the Dockerfile, and runs it', async () => {
