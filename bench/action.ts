@@ -38,6 +38,8 @@ export function runAction(inputs: Record<string, string>, env: Record<string, st
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/root',
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    // For profiling the action itself, e.g. BENCH_NODE_OPTIONS=--cpu-prof.
+    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     RUNNER_TEMP: workDir,
     GITHUB_ACTIONS: 'true',
     GITHUB_EVENT_NAME: 'workflow_dispatch',

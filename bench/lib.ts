@@ -33,7 +33,7 @@ export function median(values: number[]): number {
 }
 
 /** A figure meets its target when its median does and nothing in it was wrong. */
-export function verdict(f: Figure): string {
+function verdict(f: Figure): string {
   if (f.problems.length) return 'NO (wrong result)';
   if (!f.values.length) return 'NO (not measured)';
   if (!f.target) return '-';
@@ -80,18 +80,13 @@ async function dockerVersion(): Promise<string> {
 
 export const DOCKER_SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 
-export function dockerGet(path: string): Promise<string> {
+function dockerGet(path: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     request({ socketPath: DOCKER_SOCKET, path }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolvePromise(text));
     }).on('error', reject).end();
   });
-}
-
-/** Wall-clock time in ns with sub-ms resolution, comparable with Docker's timeNano and file mtimes. */
-export function realNowNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 }
 
 export function sha256File(path: string): Promise<string> {

@@ -1,10 +1,12 @@
 // The output pipeline in process, fed from memory: Docker's multiplexed stream (one frame
-// per line, the engine's worst case) cut into 64 KiB socket reads, through demux and the
-// LogSink (line splitting, redaction of four secrets, tail, log file, the live echo capped
-// as the action caps it). Run in a child process of its own so its memory is its own.
+// per line, the engine's worst case) cut into reads of one reused 64 KiB buffer as the
+// attach stream reads, through demux, the
+// streams' regrouping at line ends and the LogSink (line splitting, redaction of four
+// secrets, tail, log file, the live echo capped as the action caps it). Run in a child
+// process of its own so its memory is its own.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { demux } from '../src/machine/local/demux.js';
+import { demux, wholeLines } from '../src/machine/local/demux.js';
 import { LogSink } from '../src/run/log-sink.js';
 import { sha256File } from './lib.js';
 import { SECRETS, TAIL_LINES, block, closing, expected } from './workload.js';
@@ -22,13 +24,14 @@ function multiplex(text: string): Buffer {
   }));
 }
 
-/** `blocks` copies of the block's frames, then the closing frames, in fresh READ-sized buffers like socket reads. */
+/** `blocks` copies of the block's frames, then the closing frames, read into one buffer like the attach stream. */
 async function* socketReads(blocks: number): AsyncGenerator<Buffer> {
   const template = multiplex(block());
   const total = template.length * blocks;
+  const buffer = Buffer.allocUnsafe(READ);
   for (let at = 0; at < total;) {
     const n = Math.min(READ, total - at);
-    const read = Buffer.allocUnsafe(n);
+    const read = buffer.subarray(0, n);
     for (let filled = 0; filled < n;) {
       const from = (at + filled) % template.length;
       filled += template.copy(read, filled, from, Math.min(template.length, from + n - filled));
@@ -52,7 +55,7 @@ export async function runPipeline(blocks: number, dir: string): Promise<Pipeline
   let echoed = 0;
   const sink = new LogSink({ file, secrets: Object.values(SECRETS), tailLines: TAIL_LINES, echo: (line) => (echoed += line.length), echoLimitBytes: 8 << 20 });
   const started = performance.now();
-  for await (const { data } of demux(socketReads(blocks))) sink.write(data);
+  for await (const data of wholeLines(demux(socketReads(blocks)))) sink.write(data);
   sink.end();
   const seconds = (performance.now() - started) / 1000;
 

@@ -15,7 +15,7 @@ export const SECRETS = {
 };
 
 const LINES_PER_BLOCK = 8192;
-export const BLOCK_BYTES = LINES_PER_BLOCK * 128;
+const BLOCK_BYTES = LINES_PER_BLOCK * 128;
 export const TAIL_LINES = 20;
 
 function body(i: number, env: (name: string) => string): string {

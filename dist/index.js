@@ -96323,7 +96323,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3925);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9680);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // Nothing may keep the step alive once the run is reported (idle keep-alive sockets, timers).
@@ -96334,7 +96334,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3925:
+/***/ 9680:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -105556,12 +105556,16 @@ class ExecResult {
 }
 
 ;// CONCATENATED MODULE: ./src/machine/fly/logs.ts
-// Logs come from a different service (api.fly.io) by polling, with flyctl's pacing:
-// 64 ms after a page with entries, doubling to ~4 s while idle. Not paced per machine:
-// the Machines API limit does not cover it, and a backlog must drain fast after exit.
+// Logs come from a different service (api.fly.io) by polling: at once after a full page
+// (a backlog), a second after a partial one, doubling from 64 ms to ~4 s while idle. Not
+// paced per machine: the Machines API limit does not cover it, and a backlog must drain
+// fast after exit.
 
 
 const MIN_DELAY_MS = 64;
+/** A page this long means more is waiting; a shorter one, that we are caught up. */
+const FULL_PAGE = 100;
+const CAUGHT_UP_DELAY_MS = 1000;
 const MAX_DELAY_MS = 4096;
 /** Pause between empty pages once the machine has exited: prompt, but not a busy loop. */
 const AFTER_EXIT_POLL_MS = 250;
@@ -105615,7 +105619,7 @@ async function* pollLogs(client, app, id, control, warn) {
             nextToken = page.meta.next_token;
         if (entries.length === 0 && settled && page)
             return;
-        delay = entries.length ? MIN_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
+        delay = entries.length >= FULL_PAGE ? MIN_DELAY_MS : entries.length ? CAUGHT_UP_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
         if (exitedAt === undefined)
             await realClock.sleep(delay, nap).catch(() => { });
         else if (!entries.length)
@@ -105865,18 +105869,20 @@ class FlyDriver {
 }
 
 ;// CONCATENATED MODULE: ./src/machine/local/demux.ts
-// Docker's multiplexed stream (logs and exec without a TTY): frames of an 8-byte header
+// Docker's multiplexed stream (attach and exec without a TTY): frames of an 8-byte header
 // [stream, 0, 0, 0, size uint32 BE] followed by `size` payload bytes, cut into HTTP chunks
-// anywhere. The engine writes one frame per log line, so at ~1 GiB of short lines a
-// yield (or a Buffer) per frame would dominate; instead each chunk's payload bytes are
-// compacted in place over the headers and yielded as one run per stream.
+// anywhere. The engine writes one frame per write of the container, so a GiB printed line
+// by line is millions of short frames; a yield (or a Buffer) per frame would dominate, so
+// instead each chunk's payload bytes are compacted in place over the headers and yielded
+// as one run per stream.
 const STDOUT = 1;
 const STDERR = 2;
 const HEADER = 8;
 /**
  * Demultiplexes a response body. Takes ownership of the chunks: payload bytes are moved
- * within each chunk (they are never read by anyone else once handed over), and the
- * yielded slices are never written again, so consumers may keep them.
+ * within each chunk (they are never read by anyone else once handed over). The yielded
+ * slices live as long as their chunk: a source that reuses its buffer (the attach stream)
+ * overwrites them once the next chunk is asked for.
  */
 async function* demux(chunks) {
     const header = Buffer.alloc(HEADER);
@@ -105926,14 +105932,175 @@ async function* demux(chunks) {
             yield { stream: runStream, data: chunk.subarray(runStart, write) };
     }
 }
+const NEWLINE = 0x0a;
+/** An unfinished line longer than this is passed on as it is (the LogSink bounds it too). */
+const MAX_PARTIAL = 64 * 1024;
+/**
+ * Both streams as one, meeting only at line ends. The engine frames each write of the
+ * container, not each line, so a stderr write could otherwise land inside a half-written
+ * stdout line; here each stream's unfinished line waits for its end (or MAX_PARTIAL).
+ */
+async function* wholeLines(outputs) {
+    const partial = new Map();
+    for await (const { stream, data } of outputs) {
+        let from = 0;
+        const held = partial.get(stream);
+        if (held) {
+            const newline = data.indexOf(NEWLINE);
+            from = newline === -1 ? data.length : newline + 1;
+            const line = Buffer.concat([held, data.subarray(0, from)]);
+            partial.delete(stream);
+            if (newline === -1 && line.length <= MAX_PARTIAL) {
+                partial.set(stream, line);
+                continue;
+            }
+            yield line;
+        }
+        const end = Math.max(from, data.lastIndexOf(NEWLINE) + 1);
+        if (end > from)
+            yield data.subarray(from, end);
+        if (end === data.length)
+            continue;
+        if (data.length - end > MAX_PARTIAL)
+            yield data.subarray(end);
+        else
+            partial.set(stream, Buffer.from(data.subarray(end))); // a copy: the chunk's buffer may be reused
+    }
+    for (const held of partial.values())
+        yield held;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/machine/local/hijack.ts
+// A hijacked connection to the engine (attach): one HTTP request, the head of the answer,
+// then the raw stream until the engine closes the connection.
+//
+// It is read through one reused buffer. A Node socket otherwise allocates a fresh buffer
+// per read: memory outside the JS heap, of which V8 lets up to ~64 MB of garbage build up
+// between collections; at 150 MB/s of agent output that was ~25 MB of the action's peak RSS.
+
+/**
+ * Not larger: the LogSink redacts a chunk as a latin1 string, and strings over 128 KiB go
+ * to V8's large-object space (256 KiB reads were slower and took more memory).
+ */
+const READ_BUFFER = 64 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+/** A socket read a chunk at a time into one buffer, paused until the chunk is taken. */
+class Reader {
+    socket;
+    buffer = Buffer.allocUnsafe(READ_BUFFER);
+    filled = 0;
+    ended = false;
+    failure;
+    wake;
+    constructor(target) {
+        const onRead = (n) => {
+            this.filled = n;
+            this.notify();
+            return false; // pause: the buffer is read again only once this chunk is taken
+        };
+        this.socket = (0,external_node_net_.connect)({ ...target, onread: { buffer: this.buffer, callback: onRead } });
+        this.socket.on('end', () => this.finish()).on('close', () => this.finish());
+        this.socket.on('error', (err) => {
+            this.failure ??= err;
+            this.notify();
+        });
+    }
+    /** The next chunk, valid until the next call; empty once the connection is closed. */
+    async next() {
+        if (!this.filled && !this.ended && !this.failure) {
+            const woken = new Promise((resolve) => (this.wake = resolve));
+            this.socket.resume();
+            await woken;
+        }
+        if (this.filled) {
+            const chunk = this.buffer.subarray(0, this.filled);
+            this.filled = 0;
+            return chunk;
+        }
+        if (this.failure)
+            throw this.failure;
+        return EMPTY;
+    }
+    finish() {
+        this.ended = true;
+        this.notify();
+    }
+    notify() {
+        const wake = this.wake;
+        this.wake = undefined;
+        wake?.();
+    }
+}
+/** The raw stream after the answer's head. Each chunk is valid until the next is asked for. */
+class HijackedStream {
+    reader;
+    first;
+    constructor(reader, first) {
+        this.reader = reader;
+        this.first = first;
+    }
+    async *[Symbol.asyncIterator]() {
+        if (this.first.length)
+            yield this.first;
+        for (let chunk = await this.reader.next(); chunk.length; chunk = await this.reader.next())
+            yield chunk;
+    }
+    /** Closes the connection; a reader waiting for a chunk sees the end. */
+    destroy() {
+        this.reader.socket.destroy();
+    }
+}
+class HijackError extends Error {
+    statusCode;
+    body;
+    constructor(statusCode, body) {
+        super(`engine answered ${statusCode}`);
+        this.statusCode = statusCode;
+        this.body = body;
+    }
+}
+/**
+ * Sends `POST path` asking to take the connection over and resolves once the engine has
+ * answered that it did (101 or 200); rejects with a HijackError (status and body) when it
+ * answers an error, or with the socket's error when the engine is unreachable.
+ */
+async function hijack(target, path) {
+    const reader = new Reader(target);
+    reader.socket.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    try {
+        let received = EMPTY;
+        let headEnd;
+        // concat copies: what is kept does not live in the reused read buffer.
+        while ((headEnd = received.indexOf(HEAD_END)) === -1)
+            received = Buffer.concat([received, await more(reader)]);
+        const head = received.toString('latin1', 0, headEnd);
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+        let rest = received.subarray(headEnd + HEAD_END.length);
+        if (status === 101 || status === 200)
+            return new HijackedStream(reader, rest);
+        // An ordinary answer: its body says why (the connection stays the engine's, so read by length).
+        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        while (rest.length < length)
+            rest = Buffer.concat([rest, await more(reader)]);
+        throw new HijackError(status, rest.toString('utf8', 0, length));
+    }
+    catch (err) {
+        reader.socket.destroy();
+        throw err;
+    }
+}
+async function more(reader) {
+    const chunk = await reader.next();
+    if (!chunk.length)
+        throw new Error('the engine closed the connection before it answered');
+    return chunk;
+}
 
 ;// CONCATENATED MODULE: ./src/machine/local/docker-api.ts
-// The few Docker Engine API calls the local backend needs, over the engine's unix socket
-// (or tcp://) with undici. Every HTTP request of the backend lives here.
-//
-// Paths carry no version prefix: the engine then serves its own current API version, and
-// every field used here is the same from 1.41 (Debian's 20.10) to today's engines, which
-// reject too-old pinned versions.
+
 
 
 
@@ -105953,14 +106120,20 @@ const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTF
 class DockerApi {
     host;
     pool;
+    /** The engine's address for the connections attach takes over. */
+    target;
     /** `host` as in DOCKER_HOST: unix:///path or tcp://host:port. */
     constructor(host = DEFAULT_DOCKER_HOST) {
         this.host = host;
         if (host.startsWith('unix://')) {
-            this.pool = new node_modules_undici_0/* Pool */.bC('http://localhost', { connect: { socketPath: host.slice('unix://'.length) } });
+            const path = host.slice('unix://'.length);
+            this.pool = new node_modules_undici_0/* Pool */.bC('http://localhost', { connect: { socketPath: path } });
+            this.target = { path };
         }
         else if (host.startsWith('tcp://')) {
-            this.pool = new node_modules_undici_0/* Pool */.bC(`http://${host.slice('tcp://'.length)}`);
+            const url = new URL(`http://${host.slice('tcp://'.length)}`);
+            this.pool = new node_modules_undici_0/* Pool */.bC(url.origin);
+            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
         }
         else {
             throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
@@ -106009,10 +106182,20 @@ class DockerApi {
     async waitContainer(id, signal) {
         await this.json('POST', `/containers/${id}/wait?condition=not-running`, { signal, unbounded: true });
     }
-    /** Everything the container printed since it started, then live until it exits. */
-    async *containerLogs(id, signal) {
-        const res = await this.send('GET', `/containers/${id}/logs?follow=1&stdout=1&stderr=1`, { signal, unbounded: true });
-        yield* demux(res.body);
+    /**
+     * The container's stdout and stderr, multiplexed, until its output closes. Attach before
+     * start to miss nothing: the engine answers once the attach is in place.
+     */
+    async attachContainer(id) {
+        const path = `/containers/${id}/attach?stream=1&stdout=1&stderr=1`;
+        try {
+            return await hijack(this.target, path);
+        }
+        catch (err) {
+            if (err instanceof HijackError)
+                throw new DockerApiError(err.statusCode, engineMessage(err.body), 'POST', path);
+            throw this.unreachable(err) ?? err;
+        }
     }
     /** Force-removes the container and its anonymous volumes; already gone (or going) is fine. */
     async removeContainer(id) {
@@ -106072,19 +106255,22 @@ class DockerApi {
             });
         }
         catch (err) {
-            const code = unreachableCode(err);
-            if (code) {
-                throw this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
-                    `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
-                    `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
-            }
-            throw err;
+            throw this.unreachable(err) ?? err;
         }
         if (res.statusCode >= 400) {
             const text = await res.body.text();
             throw new DockerApiError(res.statusCode, engineMessage(text), method, path);
         }
         return res;
+    }
+    /** DOCKER_UNAVAILABLE for an error that means no engine is there; undefined for any other. */
+    unreachable(err) {
+        const code = unreachableCode(err);
+        if (!code)
+            return undefined;
+        return this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
+            `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
+            `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
     }
     unavailable(message, cause) {
         const err = new AgentMachineError('DOCKER_UNAVAILABLE', message);
@@ -106118,39 +106304,66 @@ function unreachableCode(err) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/machine/local/machine.ts
 // One container on the local Docker engine, seen through the Machine interface.
 
 
 
 
+
+const SIGKILL_EXIT = 137;
+const OOM_EVENT_LAG_MS = 250;
 /** Exit code reported for an exec cut off by its timeout, as coreutils `timeout` does. */
 const EXEC_TIMEOUT_EXIT_CODE = 124;
 class LocalMachine {
     api;
     id;
+    output;
     /** Backend-blind vocabulary: `started` once running, then `stopped`/`failed`/`destroyed`. */
     lastState = 'started';
-    constructor(api, id) {
+    /** `output`: the container's multiplexed stream, attached before it started. */
+    constructor(api, id, output) {
         this.api = api;
         this.id = id;
+        this.output = output;
     }
-    /** The container's logs from its first byte (they are kept until destroy), so nothing is missed. */
+    /**
+     * What the container prints, from its first byte, read once; each chunk is valid until
+     * the next is asked for (one read buffer is reused). The engine keeps no copy and hands
+     * the output over only as fast as it is read: memory stays bounded, and a container
+     * whose output nobody reads stalls once the pipes are full.
+     */
     async *logs(control) {
+        // `stop` means the reader has what it needs: end quietly.
+        const stop = () => this.output.destroy();
+        if (control.stop.aborted) {
+            stop();
+            return;
+        }
+        control.stop.addEventListener('abort', stop, { once: true });
         try {
-            for await (const { data } of this.api.containerLogs(this.id, control.stop))
-                yield data;
+            yield* wholeLines(demux(this.output));
         }
         catch (err) {
-            // `stop` means the reader has what it needs: end quietly.
             if (!control.stop.aborted)
                 throw err;
+        }
+        finally {
+            control.stop.removeEventListener('abort', stop);
         }
     }
     async wait(signal) {
         try {
             await this.api.waitContainer(this.id, signal);
-            const state = await this.api.inspectContainer(this.id);
+            let state = await this.api.inspectContainer(this.id);
+            if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
+                // The engine learns of an OOM kill from a separate event that can trail the exit:
+                // look once more before calling a SIGKILL something other than out of memory.
+                await (0,external_node_timers_promises_namespaceObject.setTimeout)(OOM_EVENT_LAG_MS);
+                state = await this.api.inspectContainer(this.id);
+            }
             // A live container the engine lost (dead) or could not run (Error) did not exit normally.
             const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
             this.lastState = failed ? 'failed' : 'stopped';
@@ -106189,6 +106402,7 @@ class LocalMachine {
         return new ExecResult(command, exitCode, machine_text(stdout), machine_text(stderr));
     }
     async destroy() {
+        this.output.destroy();
         await this.api.removeContainer(this.id);
     }
 }
@@ -106248,7 +106462,10 @@ class LocalDriver {
                 Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
                 Labels: spec.labels,
                 // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
-                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false },
+                // No log driver: the output reaches us only through the attach below. The default
+                // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
+                // and cap the rate at which it can be read back at ~10 MB/s.
+                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
             });
         }
         catch (err) {
@@ -106257,15 +106474,18 @@ class LocalDriver {
             }
             throw err;
         }
+        let output;
         try {
+            output = await this.api.attachContainer(id);
             await this.api.startContainer(id);
         }
         catch (err) {
             // A container that never ran (e.g. its command does not exist) is no use to anyone.
+            output?.destroy();
             await this.api.removeContainer(id).catch(() => { });
             throw err;
         }
-        return new LocalMachine(this.api, id);
+        return new LocalMachine(this.api, id, output);
     }
     destroy(ref) {
         return this.api.removeContainer(ref.id);
@@ -106410,7 +106630,7 @@ const REDACTED = '***';
 // flood of output costs neither memory nor much time.
 
 
-const NEWLINE = 0x0a;
+const log_sink_NEWLINE = 0x0a;
 /** A line longer than this is cut for the tail and the echo (the log file keeps it whole). */
 const MAX_TAIL_LINE = 2000;
 /** A line without a newline is held back at most this long before it is written anyway. */
@@ -106425,9 +106645,11 @@ class LogSink {
     markers = new Map();
     fd;
     secrets;
-    redacted = Buffer.from(REDACTED);
+    /** The secrets' bytes as latin1 text, for redact(). */
+    secretTexts;
     holdBack;
     held = Buffer.alloc(0);
+    scratch = Buffer.alloc(0);
     tailRing = [];
     partialLine = '';
     echoed = 0;
@@ -106439,20 +106661,36 @@ class LogSink {
         this.secrets = [...new Set(options.secrets.filter(Boolean))]
             .sort((a, b) => b.length - a.length)
             .map((s) => Buffer.from(s));
+        this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
         this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
     }
     write(chunk) {
         if (this.closed)
             return;
         const incoming = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        const data = this.redact(this.held.length ? Buffer.concat([this.held, incoming]) : incoming);
+        if (this.held.length) {
+            // Finish the held line with the chunk's first line only (a secret split across
+            // chunks is found whole), rather than copying the whole chunk behind it.
+            const newline = incoming.indexOf(log_sink_NEWLINE);
+            if (newline === -1)
+                return this.take(Buffer.concat([this.held, incoming]));
+            this.take(Buffer.concat([this.held, incoming.subarray(0, newline + 1)]));
+            this.take(incoming.subarray(newline + 1));
+        }
+        else {
+            this.take(incoming);
+        }
+    }
+    /** Redacts and consumes `data` (which starts where nothing is held) up to its last line end. */
+    take(data) {
+        const clean = this.redact(data);
         // Hold back the unfinished line so a secret split across chunks is still found whole.
-        let cut = data.lastIndexOf(NEWLINE) + 1;
-        if (cut === 0 && data.length > MAX_HELD)
-            cut = data.length - this.holdBack;
-        this.held = Buffer.from(data.subarray(cut)); // copy: never pin a big chunk for a few bytes
+        let cut = clean.lastIndexOf(log_sink_NEWLINE) + 1;
+        if (cut === 0 && clean.length > MAX_HELD)
+            cut = clean.length - this.holdBack;
+        this.held = Buffer.from(clean.subarray(cut)); // copy: never pin a big chunk for a few bytes
         if (cut > 0)
-            this.consume(data.subarray(0, cut));
+            this.consume(clean.subarray(0, cut));
     }
     /** Flushes what is held and closes the file. */
     end() {
@@ -106487,27 +106725,28 @@ class LogSink {
         this.updateTail(data);
         this.echo(data);
     }
+    /**
+     * Native scans say whether any secret is there at all; only then is the chunk redacted,
+     * as a latin1 string (byte-exact both ways) whose replaceAll costs little per match,
+     * where slicing and concatenating Buffers costs a native call and an object per match.
+     * The result goes to a scratch buffer reused from chunk to chunk (the caller is done with
+     * it before the next one): a fresh Buffer per chunk would be memory outside the JS heap
+     * that lingers until a GC happens to run.
+     */
     redact(data) {
-        let out = data;
-        for (const secret of this.secrets) {
-            let at = out.indexOf(secret);
-            if (at === -1)
-                continue;
-            const parts = [];
-            let from = 0;
-            while (at !== -1) {
-                parts.push(out.subarray(from, at), this.redacted);
-                from = at + secret.length;
-                at = out.indexOf(secret, from);
-            }
-            parts.push(out.subarray(from));
-            out = Buffer.concat(parts);
-        }
-        return out;
+        const first = this.secrets.findIndex((secret) => data.includes(secret));
+        if (first === -1)
+            return data;
+        let text = data.toString('latin1');
+        for (const secret of this.secretTexts.slice(first))
+            text = text.replaceAll(secret, REDACTED);
+        if (this.scratch.length < text.length)
+            this.scratch = Buffer.allocUnsafe(Math.max(text.length, 2 * this.scratch.length));
+        return this.scratch.subarray(0, this.scratch.write(text, 'latin1'));
     }
     readMarkers(data) {
         for (let at = data.indexOf(MARKER); at !== -1; at = data.indexOf(MARKER, at + 1)) {
-            const end = data.indexOf(NEWLINE, at);
+            const end = data.indexOf(log_sink_NEWLINE, at);
             const text = data.toString('utf8', at, end === -1 ? Math.min(data.length, at + 512) : Math.min(end, at + 512));
             for (const [, name, value] of text.matchAll(MARKER_LINE)) {
                 this.markers.set(name, value);
@@ -106518,7 +106757,7 @@ class LogSink {
     /** Only the last `tailLines` lines of a chunk matter: walk back from its end. */
     updateTail(data) {
         const want = Math.max(this.options.tailLines, 20);
-        const lastNewline = data.lastIndexOf(NEWLINE);
+        const lastNewline = data.lastIndexOf(log_sink_NEWLINE);
         if (lastNewline === -1) {
             this.partialLine = capLine(this.partialLine + data.toString('utf8', 0, Math.min(data.length, MAX_TAIL_LINE)));
             return;
@@ -106527,7 +106766,7 @@ class LogSink {
         let end = lastNewline;
         let reachedStart = false;
         while (lines.length < want) {
-            const start = end === 0 ? 0 : data.lastIndexOf(NEWLINE, end - 1) + 1;
+            const start = end === 0 ? 0 : data.lastIndexOf(log_sink_NEWLINE, end - 1) + 1;
             reachedStart = start === 0;
             let line = lineText(data, start, end);
             if (reachedStart)
@@ -106555,17 +106794,20 @@ class LogSink {
         if (!echo || this.echoed > echoLimitBytes)
             return;
         const room = echoLimitBytes - this.echoed;
-        const slice = data.length > room ? data.subarray(0, data.lastIndexOf(NEWLINE, room) + 1) : data;
+        const slice = data.length > room ? data.subarray(0, data.lastIndexOf(log_sink_NEWLINE, room) + 1) : data;
         this.echoed += slice.length;
+        const lines = [];
         let start = 0;
-        for (let nl = slice.indexOf(NEWLINE); nl !== -1; nl = slice.indexOf(NEWLINE, start)) {
-            echo(lineText(slice, start, nl));
+        for (let nl = slice.indexOf(log_sink_NEWLINE); nl !== -1; nl = slice.indexOf(log_sink_NEWLINE, start)) {
+            lines.push(lineText(slice, start, nl));
             start = nl + 1;
         }
         if (slice.length < data.length) {
             this.echoed = echoLimitBytes + 1;
-            echo(`[agent-machine-action] more than ${Math.round(echoLimitBytes / 1048576)} MiB of output: the rest is only in the log file`);
+            lines.push(`[agent-machine-action] more than ${Math.round(echoLimitBytes / 1048576)} MiB of output: the rest is only in the log file`);
         }
+        if (lines.length)
+            echo(lines);
     }
 }
 function lineText(data, start, end) {
@@ -106577,8 +106819,6 @@ function capLine(line) {
     return line.length > MAX_TAIL_LINE ? line.slice(0, MAX_TAIL_LINE) : line;
 }
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/run/run.ts
 // machine → result: create the machine, stream its output into the sink, wait for the exit
 // (bounded by wait_timeout, cut short by a cancel), read the exit code by the contract's
@@ -106858,15 +107098,10 @@ function pushedMarker(value) {
 }
 /** Echoes agent lines with the wall-clock time they arrived, like a terminal would show. */
 function timestamped() {
-    let second = -1;
-    let stamp = '';
-    return (line) => {
-        const now = Math.floor(Date.now() / 1000);
-        if (now !== second) {
-            second = now;
-            stamp = new Date(now * 1000).toISOString().slice(11, 19);
-        }
-        process.stdout.write(`${stamp} ${line}\n`);
+    return (lines) => {
+        // One write per chunk: a write per line queues faster than the runner's pipe drains.
+        const stamp = new Date().toISOString().slice(11, 19);
+        process.stdout.write(`${stamp} ${lines.join(`\n${stamp} `)}\n`);
     };
 }
 

@@ -67724,7 +67724,7 @@ function tailBlock(logs) {
 
 /***/ }),
 
-/***/ 3149:
+/***/ 9409:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68246,12 +68246,16 @@ class ExecResult {
 }
 
 ;// CONCATENATED MODULE: ./src/machine/fly/logs.ts
-// Logs come from a different service (api.fly.io) by polling, with flyctl's pacing:
-// 64 ms after a page with entries, doubling to ~4 s while idle. Not paced per machine:
-// the Machines API limit does not cover it, and a backlog must drain fast after exit.
+// Logs come from a different service (api.fly.io) by polling: at once after a full page
+// (a backlog), a second after a partial one, doubling from 64 ms to ~4 s while idle. Not
+// paced per machine: the Machines API limit does not cover it, and a backlog must drain
+// fast after exit.
 
 
 const MIN_DELAY_MS = 64;
+/** A page this long means more is waiting; a shorter one, that we are caught up. */
+const FULL_PAGE = 100;
+const CAUGHT_UP_DELAY_MS = 1000;
 const MAX_DELAY_MS = 4096;
 /** Pause between empty pages once the machine has exited: prompt, but not a busy loop. */
 const AFTER_EXIT_POLL_MS = 250;
@@ -68305,7 +68309,7 @@ async function* pollLogs(client, app, id, control, warn) {
             nextToken = page.meta.next_token;
         if (entries.length === 0 && settled && page)
             return;
-        delay = entries.length ? MIN_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
+        delay = entries.length >= FULL_PAGE ? MIN_DELAY_MS : entries.length ? CAUGHT_UP_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
         if (exitedAt === undefined)
             await realClock.sleep(delay, nap).catch(() => { });
         else if (!entries.length)
@@ -68555,18 +68559,20 @@ class FlyDriver {
 }
 
 ;// CONCATENATED MODULE: ./src/machine/local/demux.ts
-// Docker's multiplexed stream (logs and exec without a TTY): frames of an 8-byte header
+// Docker's multiplexed stream (attach and exec without a TTY): frames of an 8-byte header
 // [stream, 0, 0, 0, size uint32 BE] followed by `size` payload bytes, cut into HTTP chunks
-// anywhere. The engine writes one frame per log line, so at ~1 GiB of short lines a
-// yield (or a Buffer) per frame would dominate; instead each chunk's payload bytes are
-// compacted in place over the headers and yielded as one run per stream.
+// anywhere. The engine writes one frame per write of the container, so a GiB printed line
+// by line is millions of short frames; a yield (or a Buffer) per frame would dominate, so
+// instead each chunk's payload bytes are compacted in place over the headers and yielded
+// as one run per stream.
 const STDOUT = 1;
 const STDERR = 2;
 const HEADER = 8;
 /**
  * Demultiplexes a response body. Takes ownership of the chunks: payload bytes are moved
- * within each chunk (they are never read by anyone else once handed over), and the
- * yielded slices are never written again, so consumers may keep them.
+ * within each chunk (they are never read by anyone else once handed over). The yielded
+ * slices live as long as their chunk: a source that reuses its buffer (the attach stream)
+ * overwrites them once the next chunk is asked for.
  */
 async function* demux(chunks) {
     const header = Buffer.alloc(HEADER);
@@ -68616,14 +68622,175 @@ async function* demux(chunks) {
             yield { stream: runStream, data: chunk.subarray(runStart, write) };
     }
 }
+const NEWLINE = 0x0a;
+/** An unfinished line longer than this is passed on as it is (the LogSink bounds it too). */
+const MAX_PARTIAL = 64 * 1024;
+/**
+ * Both streams as one, meeting only at line ends. The engine frames each write of the
+ * container, not each line, so a stderr write could otherwise land inside a half-written
+ * stdout line; here each stream's unfinished line waits for its end (or MAX_PARTIAL).
+ */
+async function* wholeLines(outputs) {
+    const partial = new Map();
+    for await (const { stream, data } of outputs) {
+        let from = 0;
+        const held = partial.get(stream);
+        if (held) {
+            const newline = data.indexOf(NEWLINE);
+            from = newline === -1 ? data.length : newline + 1;
+            const line = Buffer.concat([held, data.subarray(0, from)]);
+            partial.delete(stream);
+            if (newline === -1 && line.length <= MAX_PARTIAL) {
+                partial.set(stream, line);
+                continue;
+            }
+            yield line;
+        }
+        const end = Math.max(from, data.lastIndexOf(NEWLINE) + 1);
+        if (end > from)
+            yield data.subarray(from, end);
+        if (end === data.length)
+            continue;
+        if (data.length - end > MAX_PARTIAL)
+            yield data.subarray(end);
+        else
+            partial.set(stream, Buffer.from(data.subarray(end))); // a copy: the chunk's buffer may be reused
+    }
+    for (const held of partial.values())
+        yield held;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/machine/local/hijack.ts
+// A hijacked connection to the engine (attach): one HTTP request, the head of the answer,
+// then the raw stream until the engine closes the connection.
+//
+// It is read through one reused buffer. A Node socket otherwise allocates a fresh buffer
+// per read: memory outside the JS heap, of which V8 lets up to ~64 MB of garbage build up
+// between collections; at 150 MB/s of agent output that was ~25 MB of the action's peak RSS.
+
+/**
+ * Not larger: the LogSink redacts a chunk as a latin1 string, and strings over 128 KiB go
+ * to V8's large-object space (256 KiB reads were slower and took more memory).
+ */
+const READ_BUFFER = 64 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+/** A socket read a chunk at a time into one buffer, paused until the chunk is taken. */
+class Reader {
+    socket;
+    buffer = Buffer.allocUnsafe(READ_BUFFER);
+    filled = 0;
+    ended = false;
+    failure;
+    wake;
+    constructor(target) {
+        const onRead = (n) => {
+            this.filled = n;
+            this.notify();
+            return false; // pause: the buffer is read again only once this chunk is taken
+        };
+        this.socket = (0,external_node_net_.connect)({ ...target, onread: { buffer: this.buffer, callback: onRead } });
+        this.socket.on('end', () => this.finish()).on('close', () => this.finish());
+        this.socket.on('error', (err) => {
+            this.failure ??= err;
+            this.notify();
+        });
+    }
+    /** The next chunk, valid until the next call; empty once the connection is closed. */
+    async next() {
+        if (!this.filled && !this.ended && !this.failure) {
+            const woken = new Promise((resolve) => (this.wake = resolve));
+            this.socket.resume();
+            await woken;
+        }
+        if (this.filled) {
+            const chunk = this.buffer.subarray(0, this.filled);
+            this.filled = 0;
+            return chunk;
+        }
+        if (this.failure)
+            throw this.failure;
+        return EMPTY;
+    }
+    finish() {
+        this.ended = true;
+        this.notify();
+    }
+    notify() {
+        const wake = this.wake;
+        this.wake = undefined;
+        wake?.();
+    }
+}
+/** The raw stream after the answer's head. Each chunk is valid until the next is asked for. */
+class HijackedStream {
+    reader;
+    first;
+    constructor(reader, first) {
+        this.reader = reader;
+        this.first = first;
+    }
+    async *[Symbol.asyncIterator]() {
+        if (this.first.length)
+            yield this.first;
+        for (let chunk = await this.reader.next(); chunk.length; chunk = await this.reader.next())
+            yield chunk;
+    }
+    /** Closes the connection; a reader waiting for a chunk sees the end. */
+    destroy() {
+        this.reader.socket.destroy();
+    }
+}
+class HijackError extends Error {
+    statusCode;
+    body;
+    constructor(statusCode, body) {
+        super(`engine answered ${statusCode}`);
+        this.statusCode = statusCode;
+        this.body = body;
+    }
+}
+/**
+ * Sends `POST path` asking to take the connection over and resolves once the engine has
+ * answered that it did (101 or 200); rejects with a HijackError (status and body) when it
+ * answers an error, or with the socket's error when the engine is unreachable.
+ */
+async function hijack(target, path) {
+    const reader = new Reader(target);
+    reader.socket.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    try {
+        let received = EMPTY;
+        let headEnd;
+        // concat copies: what is kept does not live in the reused read buffer.
+        while ((headEnd = received.indexOf(HEAD_END)) === -1)
+            received = Buffer.concat([received, await more(reader)]);
+        const head = received.toString('latin1', 0, headEnd);
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+        let rest = received.subarray(headEnd + HEAD_END.length);
+        if (status === 101 || status === 200)
+            return new HijackedStream(reader, rest);
+        // An ordinary answer: its body says why (the connection stays the engine's, so read by length).
+        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        while (rest.length < length)
+            rest = Buffer.concat([rest, await more(reader)]);
+        throw new HijackError(status, rest.toString('utf8', 0, length));
+    }
+    catch (err) {
+        reader.socket.destroy();
+        throw err;
+    }
+}
+async function more(reader) {
+    const chunk = await reader.next();
+    if (!chunk.length)
+        throw new Error('the engine closed the connection before it answered');
+    return chunk;
+}
 
 ;// CONCATENATED MODULE: ./src/machine/local/docker-api.ts
-// The few Docker Engine API calls the local backend needs, over the engine's unix socket
-// (or tcp://) with undici. Every HTTP request of the backend lives here.
-//
-// Paths carry no version prefix: the engine then serves its own current API version, and
-// every field used here is the same from 1.41 (Debian's 20.10) to today's engines, which
-// reject too-old pinned versions.
+
 
 
 
@@ -68643,14 +68810,20 @@ const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTF
 class DockerApi {
     host;
     pool;
+    /** The engine's address for the connections attach takes over. */
+    target;
     /** `host` as in DOCKER_HOST: unix:///path or tcp://host:port. */
     constructor(host = DEFAULT_DOCKER_HOST) {
         this.host = host;
         if (host.startsWith('unix://')) {
-            this.pool = new undici/* Pool */.bC('http://localhost', { connect: { socketPath: host.slice('unix://'.length) } });
+            const path = host.slice('unix://'.length);
+            this.pool = new undici/* Pool */.bC('http://localhost', { connect: { socketPath: path } });
+            this.target = { path };
         }
         else if (host.startsWith('tcp://')) {
-            this.pool = new undici/* Pool */.bC(`http://${host.slice('tcp://'.length)}`);
+            const url = new URL(`http://${host.slice('tcp://'.length)}`);
+            this.pool = new undici/* Pool */.bC(url.origin);
+            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
         }
         else {
             throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
@@ -68699,10 +68872,20 @@ class DockerApi {
     async waitContainer(id, signal) {
         await this.json('POST', `/containers/${id}/wait?condition=not-running`, { signal, unbounded: true });
     }
-    /** Everything the container printed since it started, then live until it exits. */
-    async *containerLogs(id, signal) {
-        const res = await this.send('GET', `/containers/${id}/logs?follow=1&stdout=1&stderr=1`, { signal, unbounded: true });
-        yield* demux(res.body);
+    /**
+     * The container's stdout and stderr, multiplexed, until its output closes. Attach before
+     * start to miss nothing: the engine answers once the attach is in place.
+     */
+    async attachContainer(id) {
+        const path = `/containers/${id}/attach?stream=1&stdout=1&stderr=1`;
+        try {
+            return await hijack(this.target, path);
+        }
+        catch (err) {
+            if (err instanceof HijackError)
+                throw new DockerApiError(err.statusCode, engineMessage(err.body), 'POST', path);
+            throw this.unreachable(err) ?? err;
+        }
     }
     /** Force-removes the container and its anonymous volumes; already gone (or going) is fine. */
     async removeContainer(id) {
@@ -68762,19 +68945,22 @@ class DockerApi {
             });
         }
         catch (err) {
-            const code = unreachableCode(err);
-            if (code) {
-                throw this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
-                    `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
-                    `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
-            }
-            throw err;
+            throw this.unreachable(err) ?? err;
         }
         if (res.statusCode >= 400) {
             const text = await res.body.text();
             throw new DockerApiError(res.statusCode, engineMessage(text), method, path);
         }
         return res;
+    }
+    /** DOCKER_UNAVAILABLE for an error that means no engine is there; undefined for any other. */
+    unreachable(err) {
+        const code = unreachableCode(err);
+        if (!code)
+            return undefined;
+        return this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
+            `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
+            `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
     }
     unavailable(message, cause) {
         const err = new errors/* AgentMachineError */.BR('DOCKER_UNAVAILABLE', message);
@@ -68808,39 +68994,66 @@ function unreachableCode(err) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/machine/local/machine.ts
 // One container on the local Docker engine, seen through the Machine interface.
 
 
 
 
+
+const SIGKILL_EXIT = 137;
+const OOM_EVENT_LAG_MS = 250;
 /** Exit code reported for an exec cut off by its timeout, as coreutils `timeout` does. */
 const EXEC_TIMEOUT_EXIT_CODE = 124;
 class LocalMachine {
     api;
     id;
+    output;
     /** Backend-blind vocabulary: `started` once running, then `stopped`/`failed`/`destroyed`. */
     lastState = 'started';
-    constructor(api, id) {
+    /** `output`: the container's multiplexed stream, attached before it started. */
+    constructor(api, id, output) {
         this.api = api;
         this.id = id;
+        this.output = output;
     }
-    /** The container's logs from its first byte (they are kept until destroy), so nothing is missed. */
+    /**
+     * What the container prints, from its first byte, read once; each chunk is valid until
+     * the next is asked for (one read buffer is reused). The engine keeps no copy and hands
+     * the output over only as fast as it is read: memory stays bounded, and a container
+     * whose output nobody reads stalls once the pipes are full.
+     */
     async *logs(control) {
+        // `stop` means the reader has what it needs: end quietly.
+        const stop = () => this.output.destroy();
+        if (control.stop.aborted) {
+            stop();
+            return;
+        }
+        control.stop.addEventListener('abort', stop, { once: true });
         try {
-            for await (const { data } of this.api.containerLogs(this.id, control.stop))
-                yield data;
+            yield* wholeLines(demux(this.output));
         }
         catch (err) {
-            // `stop` means the reader has what it needs: end quietly.
             if (!control.stop.aborted)
                 throw err;
+        }
+        finally {
+            control.stop.removeEventListener('abort', stop);
         }
     }
     async wait(signal) {
         try {
             await this.api.waitContainer(this.id, signal);
-            const state = await this.api.inspectContainer(this.id);
+            let state = await this.api.inspectContainer(this.id);
+            if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
+                // The engine learns of an OOM kill from a separate event that can trail the exit:
+                // look once more before calling a SIGKILL something other than out of memory.
+                await (0,external_node_timers_promises_namespaceObject.setTimeout)(OOM_EVENT_LAG_MS);
+                state = await this.api.inspectContainer(this.id);
+            }
             // A live container the engine lost (dead) or could not run (Error) did not exit normally.
             const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
             this.lastState = failed ? 'failed' : 'stopped';
@@ -68879,6 +69092,7 @@ class LocalMachine {
         return new ExecResult(command, exitCode, machine_text(stdout), machine_text(stderr));
     }
     async destroy() {
+        this.output.destroy();
         await this.api.removeContainer(this.id);
     }
 }
@@ -68938,7 +69152,10 @@ class LocalDriver {
                 Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
                 Labels: spec.labels,
                 // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
-                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false },
+                // No log driver: the output reaches us only through the attach below. The default
+                // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
+                // and cap the rate at which it can be read back at ~10 MB/s.
+                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
             });
         }
         catch (err) {
@@ -68947,15 +69164,18 @@ class LocalDriver {
             }
             throw err;
         }
+        let output;
         try {
+            output = await this.api.attachContainer(id);
             await this.api.startContainer(id);
         }
         catch (err) {
             // A container that never ran (e.g. its command does not exist) is no use to anyone.
+            output?.destroy();
             await this.api.removeContainer(id).catch(() => { });
             throw err;
         }
-        return new LocalMachine(this.api, id);
+        return new LocalMachine(this.api, id, output);
     }
     destroy(ref) {
         return this.api.removeContainer(ref.id);
@@ -68993,7 +69213,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _config_config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9155);
-/* harmony import */ var _machine_drivers_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3149);
+/* harmony import */ var _machine_drivers_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9409);
 /* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7194);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2462);
 // The post step: whatever the main step left behind (it was killed, or its cleanup failed)

@@ -185,15 +185,10 @@ function pushedMarker(value: string | undefined): RunOutcome['pushed'] {
 }
 
 /** Echoes agent lines with the wall-clock time they arrived, like a terminal would show. */
-function timestamped(): (line: string) => void {
-  let second = -1;
-  let stamp = '';
-  return (line) => {
-    const now = Math.floor(Date.now() / 1000);
-    if (now !== second) {
-      second = now;
-      stamp = new Date(now * 1000).toISOString().slice(11, 19);
-    }
-    process.stdout.write(`${stamp} ${line}\n`);
+function timestamped(): (lines: string[]) => void {
+  return (lines) => {
+    // One write per chunk: a write per line queues faster than the runner's pipe drains.
+    const stamp = new Date().toISOString().slice(11, 19);
+    process.stdout.write(`${stamp} ${lines.join(`\n${stamp} `)}\n`);
   };
 }

@@ -21,7 +21,8 @@ export interface LogSinkOptions {
   /** How many last lines to keep. */
   tailLines: number;
   /** Receives complete lines live (secrets already redacted). */
-  echo?: (line: string) => void;
+  /** Receives each chunk's complete lines together (one write, not one per line). */
+  echo?: (lines: string[]) => void;
   /** Stop echoing after this many bytes (the log file still gets everything). */
   echoLimitBytes?: number;
 }
@@ -37,6 +38,7 @@ export class LogSink {
   private readonly secretTexts: string[];
   private readonly holdBack: number;
   private held: Buffer = Buffer.alloc(0);
+  private scratch: Buffer = Buffer.alloc(0);
   private tailRing: string[] = [];
   private partialLine = '';
   private echoed = 0;
@@ -112,13 +114,17 @@ export class LogSink {
    * Native scans say whether any secret is there at all; only then is the chunk redacted,
    * as a latin1 string (byte-exact both ways) whose replaceAll costs little per match,
    * where slicing and concatenating Buffers costs a native call and an object per match.
+   * The result goes to a scratch buffer reused from chunk to chunk (the caller is done with
+   * it before the next one): a fresh Buffer per chunk would be memory outside the JS heap
+   * that lingers until a GC happens to run.
    */
   private redact(data: Buffer): Buffer {
     const first = this.secrets.findIndex((secret) => data.includes(secret));
     if (first === -1) return data;
     let text = data.toString('latin1');
     for (const secret of this.secretTexts.slice(first)) text = text.replaceAll(secret, REDACTED);
-    return Buffer.from(text, 'latin1');
+    if (this.scratch.length < text.length) this.scratch = Buffer.allocUnsafe(Math.max(text.length, 2 * this.scratch.length));
+    return this.scratch.subarray(0, this.scratch.write(text, 'latin1'));
   }
 
   private readMarkers(data: Buffer): void {
@@ -170,15 +176,17 @@ export class LogSink {
     const room = echoLimitBytes - this.echoed;
     const slice = data.length > room ? data.subarray(0, data.lastIndexOf(NEWLINE, room) + 1) : data;
     this.echoed += slice.length;
+    const lines: string[] = [];
     let start = 0;
     for (let nl = slice.indexOf(NEWLINE); nl !== -1; nl = slice.indexOf(NEWLINE, start)) {
-      echo(lineText(slice, start, nl));
+      lines.push(lineText(slice, start, nl));
       start = nl + 1;
     }
     if (slice.length < data.length) {
       this.echoed = echoLimitBytes + 1;
-      echo(`[agent-machine-action] more than ${Math.round(echoLimitBytes / 1048576)} MiB of output: the rest is only in the log file`);
+      lines.push(`[agent-machine-action] more than ${Math.round(echoLimitBytes / 1048576)} MiB of output: the rest is only in the log file`);
     }
+    if (lines.length) echo(lines);
   }
 }
 

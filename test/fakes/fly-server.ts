@@ -173,7 +173,9 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
     const state = spec.oom ? 'failed' : 'stopped';
     if (spec.report === 'top-level') sim.machine.status = { exit_code: spec.code ?? 0 };
     setState(sim, state, exitEvent(spec, state));
-    later(sim, scenario.autoDestroyMs ?? 50, () => destroy(sim));
+    // 0: gone in the same instant it stopped, so no later request can catch it readable.
+    if (scenario.autoDestroyMs === 0) destroy(sim);
+    else later(sim, scenario.autoDestroyMs ?? 50, () => destroy(sim));
   }
 
   function destroy(sim: Sim): void {

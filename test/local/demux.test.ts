@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demux, STDERR, STDOUT } from '../../src/machine/local/demux.js';
+import { demux, STDERR, STDOUT, wholeLines, type StreamOutput } from '../../src/machine/local/demux.js';
 
 function frame(stream: number, payload: string | Buffer): Buffer {
   const data = Buffer.from(payload);
@@ -75,5 +75,27 @@ describe('demux', () => {
     for await (const { stream, data } of demux(chunked(bytes, cuts))) (stream === STDERR ? err : out).push(data);
     expect(Buffer.concat(out).equals(big)).toBe(true);
     expect([...Buffer.concat(err)]).toEqual([0, 1, 2, 255]);
+  });
+});
+
+describe('wholeLines', () => {
+  async function regroup(pieces: Array<[number, string]>): Promise<string[]> {
+    async function* outputs(): AsyncGenerator<StreamOutput> {
+      for (const [stream, text] of pieces) yield { stream, data: Buffer.from(text) };
+    }
+    const out: string[] = [];
+    for await (const piece of wholeLines(outputs())) out.push(piece.toString());
+    return out;
+  }
+
+  it('lets a stream in only at the other one\'s line ends', async () => {
+    const got = await regroup([[STDOUT, 'one\ntw'], [STDERR, 'err 1\nerr'], [STDOUT, 'o\nthree'], [STDERR, ' 2\n'], [STDOUT, '\n']]);
+    expect(got.join('').split('\n')).toEqual(['one', 'err 1', 'two', 'err 2', 'three', '']);
+  });
+
+  it('passes an unfinished line on at the end, and a very long one before its end', async () => {
+    const long = 'x'.repeat(70_000);
+    expect(await regroup([[STDOUT, 'no newline'], [STDERR, 'tail']])).toEqual(['no newline', 'tail']);
+    expect((await regroup([[STDOUT, long.slice(0, 40_000)], [STDOUT, long.slice(40_000)], [STDERR, 'e\n']])).join('|')).toBe(`${long}|e\n`);
   });
 });

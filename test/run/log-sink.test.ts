@@ -41,7 +41,7 @@ describe('LogSink', () => {
     const text = `token=ghp_SECRETSECRET and sk-ant-oat-XYZ\nnested SECRETSECRETLONGER\nplain\n${'y'.repeat(70000)}ghp_SECRETSECRET${'z'.repeat(10)}\n`;
     const { file, sink: s } = sink({ secrets });
     const echoed: string[] = [];
-    const { sink: echoing } = sink({ secrets, echo: (l) => echoed.push(l) });
+    const { sink: echoing } = sink({ secrets, echo: (lines) => echoed.push(...lines) });
     feed(s, text, 11);
     feed(echoing, text, 5000);
     s.end();
@@ -68,7 +68,7 @@ describe('LogSink', () => {
 
   it('stops echoing past the limit but writes everything to the file', () => {
     const echoed: string[] = [];
-    const { file, sink: s } = sink({ echo: (l) => echoed.push(l), echoLimitBytes: 100 });
+    const { file, sink: s } = sink({ echo: (lines) => echoed.push(...lines), echoLimitBytes: 100 });
     const text = Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n') + '\n';
     s.write(text);
     s.end();

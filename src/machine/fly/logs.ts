@@ -1,6 +1,7 @@
-// Logs come from a different service (api.fly.io) by polling, with flyctl's pacing:
-// 64 ms after a page with entries, doubling to ~4 s while idle. Not paced per machine:
-// the Machines API limit does not cover it, and a backlog must drain fast after exit.
+// Logs come from a different service (api.fly.io) by polling: at once after a full page
+// (a backlog), a second after a partial one, doubling from 64 ms to ~4 s while idle. Not
+// paced per machine: the Machines API limit does not cover it, and a backlog must drain
+// fast after exit.
 import { realClock as clock } from '../../http/clock.js';
 import { FlyAPIError } from '../../errors.js';
 import type { LogControl } from '../machine.js';
@@ -12,6 +13,9 @@ interface LogsPage {
 }
 
 const MIN_DELAY_MS = 64;
+/** A page this long means more is waiting; a shorter one, that we are caught up. */
+const FULL_PAGE = 100;
+const CAUGHT_UP_DELAY_MS = 1000;
 const MAX_DELAY_MS = 4096;
 /** Pause between empty pages once the machine has exited: prompt, but not a busy loop. */
 const AFTER_EXIT_POLL_MS = 250;
@@ -59,7 +63,7 @@ export async function* pollLogs(client: FlyClient, app: string, id: string, cont
     for (const entry of entries) yield `${entry.attributes?.message ?? ''}\n`;
     if (page?.meta?.next_token) nextToken = page.meta.next_token;
     if (entries.length === 0 && settled && page) return;
-    delay = entries.length ? MIN_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
+    delay = entries.length >= FULL_PAGE ? MIN_DELAY_MS : entries.length ? CAUGHT_UP_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
     if (exitedAt === undefined) await clock.sleep(delay, nap).catch(() => {});
     else if (!entries.length) await clock.sleep(AFTER_EXIT_POLL_MS, control.stop).catch(() => {});
   }

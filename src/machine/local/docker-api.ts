@@ -4,10 +4,12 @@
 // Paths carry no version prefix: the engine then serves its own current API version, and
 // every field used here is the same from 1.41 (Debian's 20.10) to today's engines, which
 // reject too-old pinned versions.
+import type { NetConnectOpts } from 'node:net';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { AgentMachineError } from '../../errors.js';
 import { demux, type StreamOutput } from './demux.js';
+import { HijackError, hijack, type HijackedStream } from './hijack.js';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -24,7 +26,7 @@ export interface ContainerCreateBody {
   Cmd?: string[];
   Env: string[];
   Labels: Record<string, string>;
-  HostConfig: { Memory: number; MemorySwap: number; NanoCpus: number; AutoRemove: boolean };
+  HostConfig: { Memory: number; MemorySwap: number; NanoCpus: number; AutoRemove: boolean; LogConfig: { Type: string } };
 }
 
 /** The part of `State` in a container inspect this backend reads. */
@@ -43,19 +45,25 @@ type Method = Dispatcher.HttpMethod;
 interface SendOptions {
   body?: unknown;
   signal?: AbortSignal;
-  /** Waits and followed streams stay silent as long as the container runs. */
+  /** Waits and attached streams stay silent as long as the container runs. */
   unbounded?: boolean;
 }
 
 export class DockerApi {
   private readonly pool: Pool;
+  /** The engine's address for the connections attach takes over. */
+  private readonly target: NetConnectOpts;
 
   /** `host` as in DOCKER_HOST: unix:///path or tcp://host:port. */
   constructor(readonly host: string = DEFAULT_DOCKER_HOST) {
     if (host.startsWith('unix://')) {
-      this.pool = new Pool('http://localhost', { connect: { socketPath: host.slice('unix://'.length) } });
+      const path = host.slice('unix://'.length);
+      this.pool = new Pool('http://localhost', { connect: { socketPath: path } });
+      this.target = { path };
     } else if (host.startsWith('tcp://')) {
-      this.pool = new Pool(`http://${host.slice('tcp://'.length)}`);
+      const url = new URL(`http://${host.slice('tcp://'.length)}`);
+      this.pool = new Pool(url.origin);
+      this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
     } else {
       throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
     }
@@ -110,10 +118,18 @@ export class DockerApi {
     await this.json('POST', `/containers/${id}/wait?condition=not-running`, { signal, unbounded: true });
   }
 
-  /** Everything the container printed since it started, then live until it exits. */
-  async *containerLogs(id: string, signal: AbortSignal): AsyncGenerator<StreamOutput> {
-    const res = await this.send('GET', `/containers/${id}/logs?follow=1&stdout=1&stderr=1`, { signal, unbounded: true });
-    yield* demux(res.body);
+  /**
+   * The container's stdout and stderr, multiplexed, until its output closes. Attach before
+   * start to miss nothing: the engine answers once the attach is in place.
+   */
+  async attachContainer(id: string): Promise<HijackedStream> {
+    const path = `/containers/${id}/attach?stream=1&stdout=1&stderr=1`;
+    try {
+      return await hijack(this.target, path);
+    } catch (err) {
+      if (err instanceof HijackError) throw new DockerApiError(err.statusCode, engineMessage(err.body), 'POST', path);
+      throw this.unreachable(err) ?? err;
+    }
   }
 
   /** Force-removes the container and its anonymous volumes; already gone (or going) is fine. */
@@ -176,19 +192,22 @@ export class DockerApi {
         ...(unbounded ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
       });
     } catch (err) {
-      const code = unreachableCode(err);
-      if (code) {
-        throw this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
-          `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
-          `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
-      }
-      throw err;
+      throw this.unreachable(err) ?? err;
     }
     if (res.statusCode >= 400) {
       const text = await res.body.text();
       throw new DockerApiError(res.statusCode, engineMessage(text), method, path);
     }
     return res;
+  }
+
+  /** DOCKER_UNAVAILABLE for an error that means no engine is there; undefined for any other. */
+  private unreachable(err: unknown): AgentMachineError | undefined {
+    const code = unreachableCode(err);
+    if (!code) return undefined;
+    return this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
+      `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
+      `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
   }
 
   private unavailable(message: string, cause?: unknown): AgentMachineError {

@@ -5,6 +5,7 @@ import { buildImage } from '../../image/docker-cli.js';
 import { contentTag } from '../../image/tag.js';
 import type { BackendDriver, Machine, MachineRef, MachineSpec } from '../machine.js';
 import { DockerApi, DockerApiError } from './docker-api.js';
+import type { HijackedStream } from './hijack.js';
 import { LocalMachine } from './machine.js';
 
 export const BUNDLED_IMAGE_REPO = 'agent-machine-action';
@@ -61,7 +62,10 @@ export class LocalDriver implements BackendDriver {
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
         Labels: spec.labels,
         // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
-        HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false },
+        // No log driver: the output reaches us only through the attach below. The default
+        // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
+        // and cap the rate at which it can be read back at ~10 MB/s.
+        HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
       });
     } catch (err) {
       if (err instanceof DockerApiError && err.statusCode === 404) {
@@ -69,14 +73,17 @@ export class LocalDriver implements BackendDriver {
       }
       throw err;
     }
+    let output: HijackedStream | undefined;
     try {
+      output = await this.api.attachContainer(id);
       await this.api.startContainer(id);
     } catch (err) {
       // A container that never ran (e.g. its command does not exist) is no use to anyone.
+      output?.destroy();
       await this.api.removeContainer(id).catch(() => {});
       throw err;
     }
-    return new LocalMachine(this.api, id);
+    return new LocalMachine(this.api, id, output);
   }
 
   destroy(ref: MachineRef): Promise<void> {

@@ -1,9 +1,14 @@
 // One container on the local Docker engine, seen through the Machine interface.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentMachineError } from '../../errors.js';
 import { ExecResult } from '../exec-result.js';
 import type { LogControl, Machine, MachineStatus } from '../machine.js';
 import { DockerApiError, type DockerApi } from './docker-api.js';
-import { STDERR } from './demux.js';
+import { STDERR, demux, wholeLines } from './demux.js';
+import type { HijackedStream } from './hijack.js';
+
+const SIGKILL_EXIT = 137;
+const OOM_EVENT_LAG_MS = 250;
 
 /** Exit code reported for an exec cut off by its timeout, as coreutils `timeout` does. */
 export const EXEC_TIMEOUT_EXIT_CODE = 124;
@@ -12,22 +17,42 @@ export class LocalMachine implements Machine {
   /** Backend-blind vocabulary: `started` once running, then `stopped`/`failed`/`destroyed`. */
   lastState = 'started';
 
-  constructor(private readonly api: DockerApi, readonly id: string) {}
+  /** `output`: the container's multiplexed stream, attached before it started. */
+  constructor(private readonly api: DockerApi, readonly id: string, private readonly output: HijackedStream) {}
 
-  /** The container's logs from its first byte (they are kept until destroy), so nothing is missed. */
+  /**
+   * What the container prints, from its first byte, read once; each chunk is valid until
+   * the next is asked for (one read buffer is reused). The engine keeps no copy and hands
+   * the output over only as fast as it is read: memory stays bounded, and a container
+   * whose output nobody reads stalls once the pipes are full.
+   */
   async *logs(control: LogControl): AsyncIterable<Uint8Array> {
+    // `stop` means the reader has what it needs: end quietly.
+    const stop = () => this.output.destroy();
+    if (control.stop.aborted) {
+      stop();
+      return;
+    }
+    control.stop.addEventListener('abort', stop, { once: true });
     try {
-      for await (const { data } of this.api.containerLogs(this.id, control.stop)) yield data;
+      yield* wholeLines(demux(this.output));
     } catch (err) {
-      // `stop` means the reader has what it needs: end quietly.
       if (!control.stop.aborted) throw err;
+    } finally {
+      control.stop.removeEventListener('abort', stop);
     }
   }
 
   async wait(signal: AbortSignal): Promise<MachineStatus> {
     try {
       await this.api.waitContainer(this.id, signal);
-      const state = await this.api.inspectContainer(this.id);
+      let state = await this.api.inspectContainer(this.id);
+      if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
+        // The engine learns of an OOM kill from a separate event that can trail the exit:
+        // look once more before calling a SIGKILL something other than out of memory.
+        await sleep(OOM_EVENT_LAG_MS);
+        state = await this.api.inspectContainer(this.id);
+      }
       // A live container the engine lost (dead) or could not run (Error) did not exit normally.
       const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
       this.lastState = failed ? 'failed' : 'stopped';
@@ -63,6 +88,7 @@ export class LocalMachine implements Machine {
   }
 
   async destroy(): Promise<void> {
+    this.output.destroy();
     await this.api.removeContainer(this.id);
   }
 }
