@@ -53,7 +53,7 @@ export async function runPipeline(blocks: number, dir: string): Promise<Pipeline
   const want = expected(blocks);
   const file = join(dir, 'pipeline.log');
   let echoed = 0;
-  const sink = new LogSink({ file, secrets: Object.values(SECRETS), tailLines: TAIL_LINES, echo: (line) => (echoed += line.length), echoLimitBytes: 8 << 20 });
+  const sink = new LogSink({ file, secrets: Object.values(SECRETS), tailLines: TAIL_LINES, echo: (lines) => { for (const line of lines) echoed += line.length; }, echoLimitBytes: 8 << 20 });
   const started = performance.now();
   for await (const data of wholeLines(demux(socketReads(blocks)))) sink.write(data);
   sink.end();
