@@ -104597,8 +104597,59 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/http/retry.ts
+// Which failures are worth another attempt, and how long to wait before it.
+const DEFAULT_RETRY = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
+/** 408, 429 and 5xx: the platform is busy or slow, not telling us we are wrong. */
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+/** 429 means the request was turned away unprocessed; 408/5xx may have done the work. */
+function isRejectedUnprocessed(status) {
+    return status === 429;
+}
+// The connection never carried the request, so even a non-idempotent one can be resent.
+const BEFORE_SEND = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
+// The connection broke after the request may have been sent: safe to resend only if idempotent.
+const AFTER_SEND = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+function classifyTransportError(err) {
+    const code = errorCode(err);
+    if (code && BEFORE_SEND.has(code))
+        return 'before-send';
+    if (code && AFTER_SEND.has(code))
+        return 'after-send';
+    return undefined;
+}
+function errorCode(err) {
+    for (let e = err; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            return code;
+    }
+    return undefined;
+}
+/** Exponential with "equal jitter": half fixed, half random, so clients spread out but never retry at once. */
+function backoffMs(policy, retry, random = Math.random) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+    return ceiling / 2 + random() * (ceiling / 2);
+}
+/** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(header, now) {
+    if (!header)
+        return undefined;
+    const trimmed = header.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed))
+        return Number(trimmed) * 1000;
+    const date = Date.parse(trimmed);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 ;// CONCATENATED MODULE: ./src/github/api.ts
 // The GitHub REST client and the slice of the Actions event context this module reads.
+
+
 
 
 /** A GitHub REST call the run cannot go on without (permission check, PR lookup). */
@@ -104611,9 +104662,31 @@ class GitHubAPIError extends AgentMachineError {
         this.status = status;
     }
 }
+const RETRY = { ...DEFAULT_RETRY, maxAttempts: 4 };
+/** Calls that do the same thing however often they are sent. */
+const REPEATABLE = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE']);
 function createClient(token, ctx) {
     // ctx.apiUrl is GITHUB_API_URL: api.github.com, a GHES host, or a test's fake.
-    return getOctokit(token, { baseUrl: ctx.apiUrl });
+    const octokit = getOctokit(token, { baseUrl: ctx.apiUrl });
+    octokit.hook.wrap('request', async (request, options) => {
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await request(options);
+            }
+            catch (err) {
+                const status = statusOf(err);
+                const retryAfter = err.response?.headers?.['retry-after'];
+                // 429, and 403 with Retry-After (a secondary rate limit), were turned away unprocessed:
+                // safe to send again. A 5xx may have done the work, so only a repeatable call is resent.
+                const turnedAway = status === 429 || (status === 403 && retryAfter !== undefined);
+                const again = turnedAway || (status !== undefined && isTransientStatus(status) && REPEATABLE.has(options.method));
+                if (!again || attempt >= RETRY.maxAttempts)
+                    throw err;
+                await (0,promises_namespaceObject.setTimeout)(Math.min(retryAfterMs(retryAfter, Date.now()) ?? backoffMs(RETRY, attempt - 1), RETRY.maxRetryAfterMs));
+            }
+        }
+    });
+    return octokit;
 }
 function statusOf(err) {
     const status = err?.status;
@@ -105072,53 +105145,6 @@ const realClock = {
     }),
 };
 
-;// CONCATENATED MODULE: ./src/http/retry.ts
-// Which failures are worth another attempt, and how long to wait before it.
-const DEFAULT_RETRY = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
-/** 408, 429 and 5xx: the platform is busy or slow, not telling us we are wrong. */
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/** 429 means the request was turned away unprocessed; 408/5xx may have done the work. */
-function isRejectedUnprocessed(status) {
-    return status === 429;
-}
-// The connection never carried the request, so even a non-idempotent one can be resent.
-const BEFORE_SEND = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
-// The connection broke after the request may have been sent: safe to resend only if idempotent.
-const AFTER_SEND = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-function classifyTransportError(err) {
-    const code = errorCode(err);
-    if (code && BEFORE_SEND.has(code))
-        return 'before-send';
-    if (code && AFTER_SEND.has(code))
-        return 'after-send';
-    return undefined;
-}
-function errorCode(err) {
-    for (let e = err; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            return code;
-    }
-    return undefined;
-}
-/** Exponential with "equal jitter": half fixed, half random, so clients spread out but never retry at once. */
-function backoffMs(policy, retry, random = Math.random) {
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-    return ceiling / 2 + random() * (ceiling / 2);
-}
-/** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
-function retryAfterMs(header, now) {
-    if (!header)
-        return undefined;
-    const trimmed = header.trim();
-    if (/^\d+(\.\d+)?$/.test(trimmed))
-        return Number(trimmed) * 1000;
-    const date = Date.parse(trimmed);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 ;// CONCATENATED MODULE: ./src/http/client.ts
 // A small JSON-over-HTTP client for one origin (undici Pool): auth and other fixed headers,
 // pacing per key, and bounded retries with jittered backoff for transient failures.
@@ -105394,7 +105420,7 @@ const STDERR_KEEP = 64 * 1024;
 function runDocker(args, options = {}) {
     const what = `docker ${args[0]}`;
     return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' } });
+        const child = (0,external_node_child_process_namespaceObject.spawn)('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' }, signal: options.signal });
         let stdout = '';
         let stderr = '';
         let timedOut = false;
@@ -105416,11 +105442,14 @@ function runDocker(args, options = {}) {
         child.stdin.end(options.stdin ?? '');
         child.on('error', (err) => {
             clearTimeout(timer);
-            reject(new ImageBuildError(null, `cannot run docker: ${err.message}`, what));
+            if (!options.signal?.aborted)
+                reject(new ImageBuildError(null, `cannot run docker: ${err.message}`, what));
         });
         child.on('close', (code) => {
             clearTimeout(timer);
-            if (timedOut)
+            if (options.signal?.aborted)
+                reject(options.signal.reason);
+            else if (timedOut)
                 reject(new ImageBuildError(null, `${stderr}\ntimed out after ${options.timeoutMs / 1000}s`.trim(), what));
             else if (code !== 0)
                 reject(new ImageBuildError(code, stderr || stdout, what));
@@ -105434,7 +105463,7 @@ async function buildImage(request) {
     const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile];
     for (const [key, value] of Object.entries(request.buildArgs ?? {}))
         args.push('--build-arg', `${key}=${value}`);
-    await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, onLine: request.onLine });
+    await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
 }
 
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -105490,7 +105519,7 @@ async function manifestExists(client, repository, reference) {
 
 
 
-async function prepareFlyImage(client, source, log) {
+async function prepareFlyImage(client, source, log, signal) {
     const ref = source.image ?? `${client.registryHost}/${source.app}:agent-${await contentTag(source.dockerfile, source.buildContext)}`;
     const { host, repository, reference } = parseImageRef(ref);
     if (host !== client.registryHost) {
@@ -105502,15 +105531,15 @@ async function prepareFlyImage(client, source, log) {
         return ref;
     }
     log(`Image ${ref} is not in the registry: building it from ${source.dockerfile}`);
-    await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, onLine: log });
-    await push(host, ref, bareToken(source.token), log);
+    await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, signal, onLine: log });
+    await push(host, ref, bareToken(source.token), log, signal);
     return ref;
 }
-async function push(host, ref, password, log) {
+async function push(host, ref, password, log, signal) {
     // The password goes through stdin, never argv (where `ps` and error messages would show it).
-    await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password });
+    await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password, signal });
     try {
-        await runDocker(['push', ref], { onLine: log });
+        await runDocker(['push', ref], { onLine: log, signal });
     }
     finally {
         // Leave no credentials behind on a self-hosted runner.
@@ -105824,9 +105853,9 @@ class FlyDriver {
         this.client = new FlyClient({ token: this.token, env: options.env, retry: options.retry });
         this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
     }
-    prepareImage(log) {
+    prepareImage(log, signal) {
         const { image, dockerfile, buildContext } = this.config;
-        return prepareFlyImage(this.client, { app: this.app, token: this.token, image, dockerfile, buildContext }, log);
+        return prepareFlyImage(this.client, { app: this.app, token: this.token, image, dockerfile, buildContext }, log, signal);
     }
     async create(spec) {
         const body = {
@@ -106304,8 +106333,6 @@ function unreachableCode(err) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/machine/local/machine.ts
 // One container on the local Docker engine, seen through the Machine interface.
 
@@ -106361,7 +106388,7 @@ class LocalMachine {
             if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
                 // The engine learns of an OOM kill from a separate event that can trail the exit:
                 // look once more before calling a SIGKILL something other than out of memory.
-                await (0,external_node_timers_promises_namespaceObject.setTimeout)(OOM_EVENT_LAG_MS);
+                await (0,promises_namespaceObject.setTimeout)(OOM_EVENT_LAG_MS);
                 state = await this.api.inspectContainer(this.id);
             }
             // A live container the engine lost (dead) or could not run (Error) did not exit normally.
@@ -106429,7 +106456,7 @@ class LocalDriver {
         this.buildTimeoutMs = options.buildTimeoutMs ?? 30 * 60_000;
     }
     /** `image` if the engine has it or can pull it, else built under that name; no `image`: the bundled one, by content tag. */
-    async prepareImage(log) {
+    async prepareImage(log, signal) {
         const { dockerfile, buildContext } = this.config;
         const tag = this.config.image ?? `${BUNDLED_IMAGE_REPO}:${await contentTag(dockerfile, buildContext)}`;
         if (await this.api.imageExists(tag)) {
@@ -106437,7 +106464,8 @@ class LocalDriver {
             return tag;
         }
         if (this.config.image) {
-            const failure = await this.api.pullImage(tag, AbortSignal.timeout(this.buildTimeoutMs));
+            const deadline = AbortSignal.timeout(this.buildTimeoutMs);
+            const failure = await this.api.pullImage(tag, signal ? AbortSignal.any([deadline, signal]) : deadline);
             if (!failure) {
                 log(`Pulled image ${tag}`);
                 return tag;
@@ -106445,7 +106473,7 @@ class LocalDriver {
             log(`Could not pull ${tag} (${failure})`);
         }
         log(`Building image ${tag} from ${dockerfile}`);
-        await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, onLine: log });
+        await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, signal, onLine: log });
         return tag;
     }
     async create(spec) {
@@ -106849,7 +106877,7 @@ async function runMachine(driver, spec, sink, options) {
         // Logs may trail the exit (Fly delivers them seconds late): read until the exit marker
         // or the end of the stream, but no longer than the grace.
         const grace = new AbortController();
-        await Promise.race([pump, sink.markerSeen('exit'), (0,external_node_timers_promises_namespaceObject.setTimeout)(options.logGraceMs, undefined, { signal: grace.signal }).catch(() => { })]);
+        await Promise.race([pump, sink.markerSeen('exit'), (0,promises_namespaceObject.setTimeout)(options.logGraceMs, undefined, { signal: grace.signal }).catch(() => { })]);
         grace.abort();
     }
     catch (err) {
@@ -106864,7 +106892,7 @@ async function runMachine(driver, spec, sink, options) {
     finally {
         stopLogs.abort();
         markExited();
-        await Promise.race([pump, (0,external_node_timers_promises_namespaceObject.setTimeout)(2000)]);
+        await Promise.race([pump, (0,promises_namespaceObject.setTimeout)(2000)]);
         try {
             await machine.destroy();
             options.onDestroyed(ref);
@@ -106961,9 +106989,8 @@ async function run() {
         if (!prompt && !config.command)
             throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
         const driver = createDriver(config);
-        const image = await group('Prepare image', () => withWorkflowCommandsStopped(() => driver.prepareImage((line) => info(line))));
+        const image = await group('Prepare image', () => withWorkflowCommandsStopped(() => driver.prepareImage((line) => info(line), cancel.signal)));
         outcome.image = image;
-        cancel.signal.throwIfAborted();
         const runKey = (0,external_node_crypto_.randomUUID)();
         saveState(STATE.runKey, runKey); // before create: the post step sweeps by it even if we die mid-create
         const spec = machineSpec(config, plan, prompt, image, runKey);
@@ -106999,7 +107026,7 @@ async function run() {
         failure = runFailure(outcome, config, sink.tail(20));
     }
     catch (err) {
-        failure = err;
+        failure = cancel.signal.aborted ? cancelled(outcome.machineId) : err;
         if (cancel.signal.aborted)
             outcome.conclusion = 'cancelled';
     }
@@ -107050,7 +107077,7 @@ function runFailure(outcome, config, tail20) {
     if (outcome.conclusion === 'timeout')
         return new MachineTimeoutError(id, config.waitTimeoutSeconds, outcome.state, tail20);
     if (outcome.conclusion === 'cancelled')
-        return new AgentMachineError('CANCELLED', `The run was cancelled; machine ${id} was destroyed`);
+        return cancelled(id);
     if (outcome.conclusion === 'failure') {
         return new MachineExitError(id, outcome.exitCode, outcome.state, tail20, outcome.oomKilled ? ' (out of memory: the machine was OOM-killed)' : '');
     }
@@ -107083,6 +107110,9 @@ async function report(outcome, failure, config, plan, secrets) {
         return;
     }
     setFailed(message);
+}
+function cancelled(machineId) {
+    return new AgentMachineError('CANCELLED', machineId ? `The run was cancelled; machine ${machineId} was destroyed` : 'The run was cancelled before any machine was created');
 }
 function summaryLinks(outcome, plan, pullRequestNumber) {
     const server = process.env.GITHUB_SERVER_URL || 'https://github.com';

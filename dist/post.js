@@ -68080,7 +68080,7 @@ const STDERR_KEEP = 64 * 1024;
 function runDocker(args, options = {}) {
     const what = `docker ${args[0]}`;
     return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' } });
+        const child = (0,external_node_child_process_namespaceObject.spawn)('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' }, signal: options.signal });
         let stdout = '';
         let stderr = '';
         let timedOut = false;
@@ -68102,11 +68102,14 @@ function runDocker(args, options = {}) {
         child.stdin.end(options.stdin ?? '');
         child.on('error', (err) => {
             clearTimeout(timer);
-            reject(new errors/* ImageBuildError */.qY(null, `cannot run docker: ${err.message}`, what));
+            if (!options.signal?.aborted)
+                reject(new errors/* ImageBuildError */.qY(null, `cannot run docker: ${err.message}`, what));
         });
         child.on('close', (code) => {
             clearTimeout(timer);
-            if (timedOut)
+            if (options.signal?.aborted)
+                reject(options.signal.reason);
+            else if (timedOut)
                 reject(new errors/* ImageBuildError */.qY(null, `${stderr}\ntimed out after ${options.timeoutMs / 1000}s`.trim(), what));
             else if (code !== 0)
                 reject(new errors/* ImageBuildError */.qY(code, stderr || stdout, what));
@@ -68120,7 +68123,7 @@ async function buildImage(request) {
     const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile];
     for (const [key, value] of Object.entries(request.buildArgs ?? {}))
         args.push('--build-arg', `${key}=${value}`);
-    await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, onLine: request.onLine });
+    await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -68180,7 +68183,7 @@ async function manifestExists(client, repository, reference) {
 
 
 
-async function prepareFlyImage(client, source, log) {
+async function prepareFlyImage(client, source, log, signal) {
     const ref = source.image ?? `${client.registryHost}/${source.app}:agent-${await contentTag(source.dockerfile, source.buildContext)}`;
     const { host, repository, reference } = parseImageRef(ref);
     if (host !== client.registryHost) {
@@ -68192,15 +68195,15 @@ async function prepareFlyImage(client, source, log) {
         return ref;
     }
     log(`Image ${ref} is not in the registry: building it from ${source.dockerfile}`);
-    await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, onLine: log });
-    await push(host, ref, bareToken(source.token), log);
+    await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, signal, onLine: log });
+    await push(host, ref, bareToken(source.token), log, signal);
     return ref;
 }
-async function push(host, ref, password, log) {
+async function push(host, ref, password, log, signal) {
     // The password goes through stdin, never argv (where `ps` and error messages would show it).
-    await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password });
+    await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password, signal });
     try {
-        await runDocker(['push', ref], { onLine: log });
+        await runDocker(['push', ref], { onLine: log, signal });
     }
     finally {
         // Leave no credentials behind on a self-hosted runner.
@@ -68514,9 +68517,9 @@ class FlyDriver {
         this.client = new FlyClient({ token: this.token, env: options.env, retry: options.retry });
         this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
     }
-    prepareImage(log) {
+    prepareImage(log, signal) {
         const { image, dockerfile, buildContext } = this.config;
-        return prepareFlyImage(this.client, { app: this.app, token: this.token, image, dockerfile, buildContext }, log);
+        return prepareFlyImage(this.client, { app: this.app, token: this.token, image, dockerfile, buildContext }, log, signal);
     }
     async create(spec) {
         const body = {
@@ -69119,7 +69122,7 @@ class LocalDriver {
         this.buildTimeoutMs = options.buildTimeoutMs ?? 30 * 60_000;
     }
     /** `image` if the engine has it or can pull it, else built under that name; no `image`: the bundled one, by content tag. */
-    async prepareImage(log) {
+    async prepareImage(log, signal) {
         const { dockerfile, buildContext } = this.config;
         const tag = this.config.image ?? `${BUNDLED_IMAGE_REPO}:${await contentTag(dockerfile, buildContext)}`;
         if (await this.api.imageExists(tag)) {
@@ -69127,7 +69130,8 @@ class LocalDriver {
             return tag;
         }
         if (this.config.image) {
-            const failure = await this.api.pullImage(tag, AbortSignal.timeout(this.buildTimeoutMs));
+            const deadline = AbortSignal.timeout(this.buildTimeoutMs);
+            const failure = await this.api.pullImage(tag, signal ? AbortSignal.any([deadline, signal]) : deadline);
             if (!failure) {
                 log(`Pulled image ${tag}`);
                 return tag;
@@ -69135,7 +69139,7 @@ class LocalDriver {
             log(`Could not pull ${tag} (${failure})`);
         }
         log(`Building image ${tag} from ${dockerfile}`);
-        await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, onLine: log });
+        await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, signal, onLine: log });
         return tag;
     }
     async create(spec) {

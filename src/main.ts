@@ -56,9 +56,8 @@ export async function run(): Promise<void> {
     if (!prompt && !config.command) throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
 
     const driver = createDriver(config);
-    const image = await core.group('Prepare image', () => withWorkflowCommandsStopped(() => driver.prepareImage((line) => core.info(line))));
+    const image = await core.group('Prepare image', () => withWorkflowCommandsStopped(() => driver.prepareImage((line) => core.info(line), cancel.signal)));
     outcome.image = image;
-    cancel.signal.throwIfAborted();
 
     const runKey = randomUUID();
     core.saveState(STATE.runKey, runKey); // before create: the post step sweeps by it even if we die mid-create
@@ -94,7 +93,7 @@ export async function run(): Promise<void> {
     }
     failure = runFailure(outcome, config, sink.tail(20));
   } catch (err) {
-    failure = err;
+    failure = cancel.signal.aborted ? cancelled(outcome.machineId) : err;
     if (cancel.signal.aborted) outcome.conclusion = 'cancelled';
   } finally {
     outcome.durationSeconds = Math.round((performance.now() - startedAt) / 100) / 10;
@@ -139,7 +138,7 @@ function machineSpec(config: Config, plan: RunPlan, prompt: string | undefined, 
 function runFailure(outcome: RunOutcome, config: Config, tail20: string[]): AgentMachineError | undefined {
   const id = outcome.machineId ?? '';
   if (outcome.conclusion === 'timeout') return new MachineTimeoutError(id, config.waitTimeoutSeconds, outcome.state, tail20);
-  if (outcome.conclusion === 'cancelled') return new AgentMachineError('CANCELLED', `The run was cancelled; machine ${id} was destroyed`);
+  if (outcome.conclusion === 'cancelled') return cancelled(id);
   if (outcome.conclusion === 'failure') {
     return new MachineExitError(id, outcome.exitCode, outcome.state, tail20, outcome.oomKilled ? ' (out of memory: the machine was OOM-killed)' : '');
   }
@@ -168,6 +167,10 @@ async function report(outcome: RunOutcome, failure: unknown, config: Config | un
     return;
   }
   core.setFailed(message);
+}
+
+function cancelled(machineId: string | undefined): AgentMachineError {
+  return new AgentMachineError('CANCELLED', machineId ? `The run was cancelled; machine ${machineId} was destroyed` : 'The run was cancelled before any machine was created');
 }
 
 function summaryLinks(outcome: RunOutcome, plan: RunPlan | undefined, pullRequestNumber: number | undefined): SummaryLinks {

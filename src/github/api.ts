@@ -1,6 +1,8 @@
 // The GitHub REST client and the slice of the Actions event context this module reads.
 import * as github from '@actions/github';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentMachineError } from '../errors.js';
+import { backoffMs, DEFAULT_RETRY, isTransientStatus, retryAfterMs } from '../http/retry.js';
 
 export type GitHub = ReturnType<typeof github.getOctokit>;
 
@@ -19,9 +21,30 @@ export class GitHubAPIError extends AgentMachineError {
   }
 }
 
+const RETRY = { ...DEFAULT_RETRY, maxAttempts: 4 };
+/** Calls that do the same thing however often they are sent. */
+const REPEATABLE = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE']);
+
 export function createClient(token: string, ctx: Context): GitHub {
   // ctx.apiUrl is GITHUB_API_URL: api.github.com, a GHES host, or a test's fake.
-  return github.getOctokit(token, { baseUrl: ctx.apiUrl });
+  const octokit = github.getOctokit(token, { baseUrl: ctx.apiUrl });
+  octokit.hook.wrap('request', async (request, options) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request(options);
+      } catch (err) {
+        const status = statusOf(err);
+        const retryAfter = (err as { response?: { headers?: Record<string, string> } }).response?.headers?.['retry-after'];
+        // 429, and 403 with Retry-After (a secondary rate limit), were turned away unprocessed:
+        // safe to send again. A 5xx may have done the work, so only a repeatable call is resent.
+        const turnedAway = status === 429 || (status === 403 && retryAfter !== undefined);
+        const again = turnedAway || (status !== undefined && isTransientStatus(status) && REPEATABLE.has(options.method));
+        if (!again || attempt >= RETRY.maxAttempts) throw err;
+        await sleep(Math.min(retryAfterMs(retryAfter, Date.now()) ?? backoffMs(RETRY, attempt - 1), RETRY.maxRetryAfterMs));
+      }
+    }
+  });
+  return octokit;
 }
 
 export function statusOf(err: unknown): number | undefined {

@@ -7,6 +7,8 @@ export interface DockerCommandOptions {
   /** Written to stdin, then closed (e.g. a registry password for --password-stdin). */
   stdin?: string;
   timeoutMs?: number;
+  /** Kills the command (a cancelled job must not wait for a long build). */
+  signal?: AbortSignal;
   /** Each line the command prints, as it prints it. */
   onLine?: (line: string) => void;
 }
@@ -17,7 +19,7 @@ const STDERR_KEEP = 64 * 1024;
 export function runDocker(args: string[], options: DockerCommandOptions = {}): Promise<string> {
   const what = `docker ${args[0]}`;
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' } });
+    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' }, signal: options.signal });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -38,11 +40,12 @@ export function runDocker(args: string[], options: DockerCommandOptions = {}): P
     child.stdin.end(options.stdin ?? '');
     child.on('error', (err) => {
       clearTimeout(timer);
-      reject(new ImageBuildError(null, `cannot run docker: ${err.message}`, what));
+      if (!options.signal?.aborted) reject(new ImageBuildError(null, `cannot run docker: ${err.message}`, what));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (timedOut) reject(new ImageBuildError(null, `${stderr}\ntimed out after ${options.timeoutMs! / 1000}s`.trim(), what));
+      if (options.signal?.aborted) reject(options.signal.reason);
+      else if (timedOut) reject(new ImageBuildError(null, `${stderr}\ntimed out after ${options.timeoutMs! / 1000}s`.trim(), what));
       else if (code !== 0) reject(new ImageBuildError(code, stderr || stdout, what));
       else resolve(stdout);
     });
@@ -55,6 +58,7 @@ export interface BuildRequest {
   context: string;
   buildArgs?: Record<string, string>;
   timeoutMs?: number;
+  signal?: AbortSignal;
   onLine?: (line: string) => void;
 }
 
@@ -62,5 +66,5 @@ export async function buildImage(request: BuildRequest): Promise<void> {
   // --force-rm: the classic builder otherwise keeps the container of a failed step (BuildKit ignores it).
   const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile];
   for (const [key, value] of Object.entries(request.buildArgs ?? {})) args.push('--build-arg', `${key}=${value}`);
-  await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, onLine: request.onLine });
+  await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
 }

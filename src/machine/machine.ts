@@ -55,7 +55,7 @@ export interface MachineRef {
 export interface BackendDriver {
   readonly name: Config['backend'];
   /** Makes sure the image exists where machines run (build/push when missing); returns its ref. */
-  prepareImage(log: (line: string) => void): Promise<string>;
+  prepareImage(log: (line: string) => void, signal?: AbortSignal): Promise<string>;
   create(spec: MachineSpec): Promise<Machine>;
   /** Destroys a machine by ref (signals, post step); already gone is fine. */
   destroy(ref: MachineRef): Promise<void>;

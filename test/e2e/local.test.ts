@@ -112,6 +112,23 @@ describe('local backend through dist/index.js', () => {
     expect(containersOf(runId)).toEqual([]);
   });
 
+  it('stops a long image build at once when the job is cancelled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amt-slow-'));
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${BUSYBOX_IMAGE}\nRUN echo slow-build-started && sleep 120\n`);
+    const started = Date.now();
+    const { runId, run } = local({
+      command: sh('true'),
+      inputs: { image: `amt-test-slow:${runIds}`, dockerfile: join(dir, 'Dockerfile'), build_context: dir },
+      signalWhen: 'slow-build-started',
+      signals: [{ afterMs: 200, signal: 'SIGINT' }],
+    });
+    const result = await run;
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(result.outputs).toMatchObject({ conclusion: 'cancelled', machine_id: '' });
+    expect(result.commands.find((c) => c.command === 'error')!.message).toMatch(/cancelled before any machine was created/);
+    expect(containersOf(runId)).toEqual([]);
+  });
+
   it.each([
     [{ wait_timeout: '-1' }, /Input 'wait_timeout': '-1' is not a positive number/],
     [{ backend: 'k8s' }, /Input 'backend': 'k8s' is not one of local, fly/],

@@ -260,12 +260,24 @@ describe('a GitHub API error while commenting', () => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix x'));
     await p.comment.running({ backend: 'local', machineId: 'm1' });
-    fake.fault({ method: 'PATCH', path: /\/issues\/comments\//, status: 502, times: 1 });
+    fake.fault({ method: 'PATCH', path: /\/issues\/comments\//, status: 422, times: 1 });
     await p.comment.running({ backend: 'local', machineId: 'm1' });
     await p.comment.finish(outcome());
     expect(warnings()).toHaveLength(1);
     expect(stickies(2)).toHaveLength(1);
     expect(stickies(2)[0].body).toContain('Agent finished');
+  });
+
+  it('retries a passing 5xx on a repeatable call and a 429 on any, but never resends a create after a 5xx', async () => {
+    await startFake({ faults: [{ path: /\/permission$/, status: 502, times: 1 }, { method: 'POST', path: /\/reactions$/, status: 429, times: 1 }] });
+    const p = await plan('issue_comment', prComment('/fix x'));
+    expect(p.skip).toBeUndefined();
+    expect(callsTo('GET', /\/permission$/).map((c) => c.status)).toEqual([502, 200]);
+    expect(callsTo('POST', /\/reactions$/).map((c) => c.status)).toEqual([429, 201]);
+    fake.fault({ method: 'POST', path: /\/issues\/2\/comments$/, status: 502, times: 1 });
+    await p.comment.running({ backend: 'local', machineId: 'm1' });
+    expect(callsTo('POST', /\/issues\/2\/comments$/).map((c) => c.status)).toEqual([502]);
+    expect(warnings()).toEqual([expect.stringMatching(/^::warning::Could not update the run comment: 502/)]);
   });
 
   it('the permission check failing is not a comment: planRun rejects with GITHUB_API', async () => {

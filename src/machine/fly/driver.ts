@@ -32,9 +32,9 @@ export class FlyDriver implements BackendDriver {
     this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
   }
 
-  prepareImage(log: (line: string) => void): Promise<string> {
+  prepareImage(log: (line: string) => void, signal?: AbortSignal): Promise<string> {
     const { image, dockerfile, buildContext } = this.config;
-    return prepareFlyImage(this.client, { app: this.app, token: this.token, image, dockerfile, buildContext }, log);
+    return prepareFlyImage(this.client, { app: this.app, token: this.token, image, dockerfile, buildContext }, log, signal);
   }
 
   async create(spec: MachineSpec): Promise<Machine> {

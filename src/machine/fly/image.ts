@@ -15,7 +15,7 @@ export interface FlyImageSource {
   buildContext: string;
 }
 
-export async function prepareFlyImage(client: FlyClient, source: FlyImageSource, log: (line: string) => void): Promise<string> {
+export async function prepareFlyImage(client: FlyClient, source: FlyImageSource, log: (line: string) => void, signal?: AbortSignal): Promise<string> {
   const ref = source.image ?? `${client.registryHost}/${source.app}:agent-${await contentTag(source.dockerfile, source.buildContext)}`;
   const { host, repository, reference } = parseImageRef(ref);
   if (host !== client.registryHost) {
@@ -27,16 +27,16 @@ export async function prepareFlyImage(client: FlyClient, source: FlyImageSource,
     return ref;
   }
   log(`Image ${ref} is not in the registry: building it from ${source.dockerfile}`);
-  await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, onLine: log });
-  await push(host, ref, bareToken(source.token), log);
+  await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, signal, onLine: log });
+  await push(host, ref, bareToken(source.token), log, signal);
   return ref;
 }
 
-async function push(host: string, ref: string, password: string, log: (line: string) => void): Promise<void> {
+async function push(host: string, ref: string, password: string, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
   // The password goes through stdin, never argv (where `ps` and error messages would show it).
-  await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password });
+  await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password, signal });
   try {
-    await runDocker(['push', ref], { onLine: log });
+    await runDocker(['push', ref], { onLine: log, signal });
   } finally {
     // Leave no credentials behind on a self-hosted runner.
     await runDocker(['logout', host]).catch(() => {});

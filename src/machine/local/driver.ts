@@ -28,7 +28,7 @@ export class LocalDriver implements BackendDriver {
   }
 
   /** `image` if the engine has it or can pull it, else built under that name; no `image`: the bundled one, by content tag. */
-  async prepareImage(log: (line: string) => void): Promise<string> {
+  async prepareImage(log: (line: string) => void, signal?: AbortSignal): Promise<string> {
     const { dockerfile, buildContext } = this.config;
     const tag = this.config.image ?? `${BUNDLED_IMAGE_REPO}:${await contentTag(dockerfile, buildContext)}`;
     if (await this.api.imageExists(tag)) {
@@ -36,7 +36,8 @@ export class LocalDriver implements BackendDriver {
       return tag;
     }
     if (this.config.image) {
-      const failure = await this.api.pullImage(tag, AbortSignal.timeout(this.buildTimeoutMs));
+      const deadline = AbortSignal.timeout(this.buildTimeoutMs);
+      const failure = await this.api.pullImage(tag, signal ? AbortSignal.any([deadline, signal]) : deadline);
       if (!failure) {
         log(`Pulled image ${tag}`);
         return tag;
@@ -44,7 +45,7 @@ export class LocalDriver implements BackendDriver {
       log(`Could not pull ${tag} (${failure})`);
     }
     log(`Building image ${tag} from ${dockerfile}`);
-    await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, onLine: log });
+    await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, signal, onLine: log });
     return tag;
   }
 
