@@ -96323,7 +96323,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9680);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9203);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // Nothing may keep the step alive once the run is reported (idle keep-alive sockets, timers).
@@ -96334,7 +96334,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9680:
+/***/ 9203:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -99427,6 +99427,8 @@ function actionRoot() {
 
 
 
+/** `env` keys whose values are treated as secrets. */
+const SECRET_KEY = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH/i;
 /** Variables the action itself sets inside the machine; `env` may not override them. */
 const RESERVED_ENV = new Set([
     'FLAUDE_PROMPT', 'FLAUDE_REPOS', 'FLAUDE_PUSH_BRANCH', 'AGENT_COMMAND',
@@ -99471,21 +99473,35 @@ function readConfig(input, env = process.env) {
     };
     config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken]
         .flatMap((s) => (s ? secretForms(s) : []));
-    if (!command && !image && !claudeCodeOauthToken && !anthropicApiKey) {
+    // `env` may carry secrets too (NPM_TOKEN=${{ secrets.NPM_TOKEN }}): the runner masks them in
+    // its own log, but the log file and the PR comment are ours to redact.
+    for (const [key, value] of Object.entries(config.env))
+        if (SECRET_KEY.test(key) && value.length >= 4)
+            config.secrets.push(value);
+    if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
+        throw new InvalidConfigError('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
+    }
+    return config;
+}
+/**
+ * What a run needs beyond well-formed inputs. Checked once the event is known to start a run
+ * (still before any image or machine): a skipped event, such as a Dependabot pull request
+ * that gets no secrets, must not fail for want of them.
+ */
+function checkReadyToRun(config, prompt) {
+    if (!prompt && !config.command)
+        throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
+    if (!config.command && !config.image && !config.claudeCodeOauthToken && !config.anthropicApiKey) {
         throw new InvalidConfigError('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
     }
-    if (!(0,external_node_fs_namespaceObject.existsSync)(config.dockerfile) && !image) {
+    if (!config.image && !(0,external_node_fs_namespaceObject.existsSync)(config.dockerfile))
         throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
-    }
-    if (backend === 'fly') {
+    if (config.backend === 'fly') {
         if (!config.fly.appName)
             throw new InvalidConfigError('app_name', 'required when backend is fly');
-        if (!/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName))
-            throw new InvalidConfigError('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
         if (!config.fly.apiToken)
             throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
     }
-    return config;
 }
 /** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */
 function secretForms(secret) {
@@ -99526,13 +99542,14 @@ function parseCommand(raw) {
 function parseRepos(raw) {
     return lines(raw).map(({ line, n }) => {
         const [url, branch, dir, ...extra] = line.split(/\s+/);
+        // Checked first, and the line not quoted: no secret exists yet to redact it from the error.
+        if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url))
+            throw new InvalidConfigError('repos', `line ${n}: put credentials in github_token, not in the URL`);
         const at = `line ${n} ('${line}')`;
         if (extra.length)
             throw new InvalidConfigError('repos', `${at} has more than URL BRANCH DIR`);
         if (!/^(https?:\/\/|file:\/\/|ssh:\/\/|git@)\S+$/.test(url))
             throw new InvalidConfigError('repos', `${at}: '${url}' is not an https, ssh or file URL`);
-        if (/^https?:\/\/[^/]*@/.test(url))
-            throw new InvalidConfigError('repos', `${at}: put credentials in github_token, not in the URL`);
         if (branch && branch !== '-' && !validRef(branch))
             throw new InvalidConfigError('repos', `${at}: '${branch}' is not a valid branch name`);
         if (dir && ((0,external_node_path_.isAbsolute)(dir) || dir.split('/').includes('..')))
@@ -104730,6 +104747,7 @@ function unlessNotFound(what, call) {
 const OWN_MARKER = '<!-- agent-machine-action';
 /** Finds the sticky comment again, across runs. */
 const STICKY_MARKER = `${OWN_MARKER} -->`;
+const TRUSTED = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
 const REPLY_MARKER = `${OWN_MARKER}:reply -->`;
 /** comment: never, or nothing to comment on. */
 const SILENT = {
@@ -104772,8 +104790,9 @@ class StickyComment {
                     return;
                 }
                 catch (err) {
-                    if (statusOf(err) !== 404)
-                        throw err; // deleted by someone meanwhile: post a new one
+                    // Deleted meanwhile (404), or not ours to edit after all (403): post a new one.
+                    if (statusOf(err) !== 404 && statusOf(err) !== 403)
+                        throw err;
                 }
             }
             const { data } = await this.api.rest.issues.createComment({ ...this.where, issue_number: this.where.number, body });
@@ -104785,7 +104804,9 @@ class StickyComment {
         const comments = await this.api.paginate(this.api.rest.issues.listComments, {
             owner: this.where.owner, repo: this.where.repo, issue_number: this.where.number, per_page: 100,
         });
-        return comments.find((c) => c.body?.includes(STICKY_MARKER))?.id;
+        // Only a bot's comment (the action posts as one with GITHUB_TOKEN) or a trusted member's
+        // (a personal token) is ours: anyone can paste the marker into a comment of their own.
+        return comments.find((c) => c.body?.includes(STICKY_MARKER) && (c.user?.type === 'Bot' || TRUSTED.has(c.author_association)))?.id;
     }
 }
 /** The eyes reaction: "seen, on it". */
@@ -104922,7 +104943,10 @@ function readTrigger(ctx, config) {
             return { trigger: { asker: sender.login, checkPermission: true, target, targetFromInput: false } };
         }
         default:
-            // workflow_dispatch, schedule, push…: whoever can cause these already has write access.
+            // Only events that need write access to cause: anything else (pull_request_target,
+            // discussion comments, workflow_run…) could be started by anyone, so it never runs.
+            if (!TRUSTED_EVENTS.has(event))
+                return { ignored: `the ${event} event does not start a run (it needs no write access to cause)` };
             return {
                 trigger: {
                     asker: p.sender?.login ?? ctx.actor,
@@ -104933,6 +104957,8 @@ function readTrigger(ctx, config) {
             };
     }
 }
+/** Events only people (or workflows) with write access can cause. */
+const TRUSTED_EVENTS = new Set(['workflow_dispatch', 'workflow_call', 'schedule', 'push', 'repository_dispatch']);
 function isBot(user) {
     return !!user && (user.type === 'Bot' || user.login.endsWith('[bot]'));
 }
@@ -105007,6 +105033,7 @@ async function planRun(config, secrets, ctx = github_context) {
         prompt: promptFor(trigger.task ?? config.prompt, repo, trigger, work.context, pushBranch),
         repos: ownRepos ? config.repos : work.repos,
         pushBranch,
+        untrusted: work.untrusted,
         pullRequestNumber: work.pullRequestNumber,
         repositoryUrl: work.repositoryUrl,
         comment: commenting ? new StickyComment(api, where, view, secrets) : SILENT,
@@ -105062,6 +105089,7 @@ function pullRequestWork(pr, config, ctx) {
         pullRequestNumber: n,
         repositoryUrl: `${ctx.serverUrl}/${head.full_name}`,
         readOnly: fork ? `pull request from the fork ${head.full_name}` : undefined,
+        untrusted: fork,
         context: [
             `Pull request: #${n} "${pr.title}" (${pr.html_url})`,
             `Base branch: ${pr.base.ref}; head branch: ${pr.head.ref}${fork ? ` in the fork ${head.full_name}` : ''}`,
@@ -105415,7 +105443,8 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 // and drives BuildKit) and registry login/push (the CLI keeps the credentials).
 
 
-const STDERR_KEEP = 64 * 1024;
+/** How much of each output stream is kept for the error. */
+const OUTPUT_KEEP = 64 * 1024;
 /** Runs `docker ARGS`; any failure (exit ≠ 0, timeout, no docker) is an ImageBuildError. */
 function runDocker(args, options = {}) {
     const what = `docker ${args[0]}`;
@@ -105427,17 +105456,23 @@ function runDocker(args, options = {}) {
         const timer = options.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs) : undefined;
         const relay = (keep) => {
             let partial = '';
-            return (chunk) => {
-                const text = chunk.toString();
-                keep(text);
-                const lines = (partial + text).split('\n');
-                partial = lines.pop();
-                for (const line of lines)
-                    options.onLine?.(line);
+            return {
+                take: (chunk) => {
+                    const text = chunk.toString();
+                    keep(text);
+                    const lines = (partial + text).split('\n');
+                    partial = lines.pop();
+                    for (const line of lines)
+                        options.onLine?.(line);
+                },
+                /** A last line without a newline is a line too. */
+                flush: () => { if (partial)
+                    options.onLine?.(partial); },
             };
         };
-        child.stdout.on('data', relay((t) => { stdout = (stdout + t).slice(-STDERR_KEEP); }));
-        child.stderr.on('data', relay((t) => { stderr = (stderr + t).slice(-STDERR_KEEP); }));
+        const relays = [relay((t) => { stdout = (stdout + t).slice(-OUTPUT_KEEP); }), relay((t) => { stderr = (stderr + t).slice(-OUTPUT_KEEP); })];
+        child.stdout.on('data', relays[0].take);
+        child.stderr.on('data', relays[1].take);
         child.stdin.on('error', () => { }); // a command that exits before reading stdin is reported by its exit code
         child.stdin.end(options.stdin ?? '');
         child.on('error', (err) => {
@@ -105447,6 +105482,8 @@ function runDocker(args, options = {}) {
         });
         child.on('close', (code) => {
             clearTimeout(timer);
+            for (const r of relays)
+                r.flush();
             if (options.signal?.aborted)
                 reject(options.signal.reason);
             else if (timedOut)
@@ -105460,10 +105497,24 @@ function runDocker(args, options = {}) {
 }
 async function buildImage(request) {
     // --force-rm: the classic builder otherwise keeps the container of a failed step (BuildKit ignores it).
-    const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile];
-    for (const [key, value] of Object.entries(request.buildArgs ?? {}))
-        args.push('--build-arg', `${key}=${value}`);
-    await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
+    const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile, request.context];
+    await runDocker(args, { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
+}
+
+;// CONCATENATED MODULE: ./src/image/ref.ts
+// Image references as docker reads them: `[host/]repository[:tag|@digest]`.
+/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
+function parseImageRef(ref) {
+    const slash = ref.indexOf('/');
+    const first = slash < 0 ? '' : ref.slice(0, slash);
+    const hasHost = /[.:]/.test(first) || first === 'localhost';
+    const host = hasHost ? first : 'docker.io';
+    const rest = hasHost ? ref.slice(slash + 1) : ref;
+    const at = rest.indexOf('@');
+    if (at >= 0)
+        return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
+    const colon = rest.lastIndexOf(':');
+    return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
 }
 
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -105474,23 +105525,25 @@ var promises_ = __nccwpck_require__(1455);
 
 
 
-async function contentTag(dockerfile, context, extra = {}) {
+async function contentTag(dockerfile, context) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     hash.update(await (0,promises_.readFile)(dockerfile));
-    for (const file of await listFiles(context)) {
-        hash.update(`\0${(0,external_node_path_.relative)(context, file)}\0`);
-        hash.update(await (0,promises_.readFile)(file));
+    for (const path of await listEntries(context)) {
+        const stat = await (0,promises_.lstat)(path);
+        // The executable bit changes what an image does (an entrypoint); other mode bits vary
+        // with the checkout's umask and would only cause rebuilds.
+        hash.update(`\0${(0,external_node_path_.relative)(context, path)}\0${stat.mode & 0o100 ? 'x' : '-'}\0`);
+        hash.update(stat.isSymbolicLink() ? `-> ${await (0,promises_.readlink)(path)}` : await (0,promises_.readFile)(path));
     }
-    for (const key of Object.keys(extra).sort())
-        hash.update(`\0${key}=${extra[key]}`);
     return hash.digest('hex').slice(0, 16);
 }
-async function listFiles(dir) {
+/** Files and symlinks below `dir`, sorted, without VCS and dependency folders. */
+async function listEntries(dir) {
     const entries = await (0,promises_.readdir)(dir, { withFileTypes: true });
-    const files = await Promise.all(entries
+    const paths = await Promise.all(entries
         .filter((e) => e.name !== '.git' && e.name !== 'node_modules')
-        .map((e) => (e.isDirectory() ? listFiles((0,external_node_path_.join)(dir, e.name)) : e.isFile() ? [(0,external_node_path_.join)(dir, e.name)] : [])));
-    return files.flat().sort();
+        .map((e) => (e.isDirectory() ? listEntries((0,external_node_path_.join)(dir, e.name)) : e.isFile() || e.isSymbolicLink() ? [(0,external_node_path_.join)(dir, e.name)] : [])));
+    return paths.flat().sort();
 }
 
 ;// CONCATENATED MODULE: ./src/machine/fly/registry.ts
@@ -105515,6 +105568,7 @@ async function manifestExists(client, repository, reference) {
 // The image a Fly machine runs must be in a registry Fly can pull from. The bundled agent
 // image goes to the app's own repository on Fly's registry under a content-addressed tag,
 // so it is built and pushed once per change and found by the exists-check ever after.
+
 
 
 
@@ -105545,19 +105599,6 @@ async function push(host, ref, password, log, signal) {
         // Leave no credentials behind on a self-hosted runner.
         await runDocker(['logout', host]).catch(() => { });
     }
-}
-/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
-function parseImageRef(ref) {
-    const slash = ref.indexOf('/');
-    const first = slash < 0 ? '' : ref.slice(0, slash);
-    const hasHost = /[.:]/.test(first) || first === 'localhost';
-    const host = hasHost ? first : 'docker.io';
-    const rest = hasHost ? ref.slice(slash + 1) : ref;
-    const at = rest.indexOf('@');
-    if (at >= 0)
-        return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
-    const colon = rest.lastIndexOf(':');
-    return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
 }
 
 ;// CONCATENATED MODULE: ./src/machine/exec-result.ts
@@ -105659,6 +105700,8 @@ async function* pollLogs(client, app, id, control, warn) {
 ;// CONCATENATED MODULE: ./src/machine/fly/machines.ts
 // Machines resource: create (never twice), get, list, destroy, exec.
 
+
+
 /** Metadata key holding a value unique to one create call, to find its machine if the answer is lost. */
 const CREATE_KEY = 'amt_create_id';
 /** Pacing buckets: Fly limits per machine, and per app for create and list. */
@@ -105669,16 +105712,33 @@ const machinePath = (app, id) => `${machinesPath(app)}/${encodeURIComponent(id)}
 async function createMachine(client, app, body) {
     const key = (0,external_node_crypto_.randomUUID)();
     const withKey = { ...body, config: { ...body.config, metadata: { ...body.config.metadata, [CREATE_KEY]: key } } };
-    const { body: machine } = await client.machines.request({
-        method: 'POST',
-        path: machinesPath(app),
-        json: withKey,
-        paceKey: appKey(app),
-        // Deleted ones too: a short run may have finished and auto-destroyed before we look.
-        reconcile: async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0],
-    });
+    // Deleted ones too: a short run may have finished and auto-destroyed before we look.
+    const findOurs = async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0];
+    let machine;
+    try {
+        ({ body: machine } = await client.machines.request({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), reconcile: findOurs }));
+    }
+    catch (err) {
+        // A resend after an ambiguous failure meets the name the first attempt took: that machine
+        // exists after all (the list had not caught up with it). It is ours: find it, never leave it.
+        if (!(err instanceof FlyAPIError && err.statusCode === 422 && err.detail.includes('name_taken')))
+            throw err;
+        const found = await eventually(findOurs);
+        if (!found)
+            throw err;
+        machine = found;
+    }
     client.pacer.record(machineKey(machine.id));
     return machine;
+}
+/** The list may lag a create by a moment: ask a few times, a second apart. */
+async function eventually(lookup) {
+    for (let attempt = 1;; attempt++) {
+        const found = await lookup();
+        if (found !== undefined || attempt === 5)
+            return found;
+        await realClock.sleep(1000);
+    }
 }
 /** undefined once the machine is gone for good. */
 async function getMachine(client, app, id, signal) {
@@ -105692,8 +105752,9 @@ async function listMachines(client, app, metadata, options = {}) {
     if (options.includeDeleted)
         query.include_deleted = 'true';
     const { body } = await client.machines.request({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app) });
-    // Filter here as well, in case a server honours only one metadata filter.
-    return (body ?? []).filter((m) => !m.config?.metadata || Object.entries(metadata).every(([k, v]) => m.config.metadata[k] === v));
+    // Filter here as well, in case a server honours only some metadata filters: a machine
+    // without our labels is never ours (sweep would destroy it, reconcile would adopt it).
+    return (body ?? []).filter((m) => Object.entries(metadata).every(([k, v]) => m.config?.metadata?.[k] === v));
 }
 /** Force-destroys (killing it if running); already gone is fine. */
 async function destroyMachine(client, app, id) {
@@ -106161,8 +106222,9 @@ class DockerApi {
         }
         else if (host.startsWith('tcp://')) {
             const url = new URL(`http://${host.slice('tcp://'.length)}`);
+            url.port ||= '2375'; // Docker's own default for tcp://, as the CLI reads DOCKER_HOST
             this.pool = new node_modules_undici_0/* Pool */.bC(url.origin);
-            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
+            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
         }
         else {
             throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
@@ -106203,6 +106265,13 @@ class DockerApi {
     }
     async startContainer(id) {
         await this.json('POST', `/containers/${id}/start`);
+    }
+    /** Whether the engine reported an `oom` event for the container in the last `seconds`. */
+    async oomEventSeen(id, seconds) {
+        const now = Math.ceil(Date.now() / 1000);
+        const filters = encodeURIComponent(JSON.stringify({ type: ['container'], container: [id], event: ['oom'] }));
+        const res = await this.send('GET', `/events?since=${now - Math.ceil(seconds)}&until=${now}&filters=${filters}`, {});
+        return (await res.body.text()).includes('"oom"');
     }
     async inspectContainer(id) {
         return (await this.json('GET', `/containers/${id}/json`)).State;
@@ -106351,6 +106420,7 @@ class LocalMachine {
     /** Backend-blind vocabulary: `started` once running, then `stopped`/`failed`/`destroyed`. */
     lastState = 'started';
     /** `output`: the container's multiplexed stream, attached before it started. */
+    createdAt = Date.now();
     constructor(api, id, output) {
         this.api = api;
         this.id = id;
@@ -106379,17 +106449,21 @@ class LocalMachine {
         }
         finally {
             control.stop.removeEventListener('abort', stop);
+            // However the reader leaves (stop, its own error), the attach must not stay open:
+            // an unread attach blocks the container's output until the run times out.
+            stop();
         }
     }
     async wait(signal) {
         try {
             await this.api.waitContainer(this.id, signal);
-            let state = await this.api.inspectContainer(this.id);
+            const state = await this.api.inspectContainer(this.id);
             if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
-                // The engine learns of an OOM kill from a separate event that can trail the exit:
-                // look once more before calling a SIGKILL something other than out of memory.
+                // The engine learns of an OOM kill from a separate event that can trail the exit, and
+                // may then leave the flag unset: ask for the event itself before calling a SIGKILL
+                // something other than out of memory.
                 await (0,promises_namespaceObject.setTimeout)(OOM_EVENT_LAG_MS);
-                state = await this.api.inspectContainer(this.id);
+                state.OOMKilled = await this.api.oomEventSeen(this.id, (Date.now() - this.createdAt) / 1000 + 1);
             }
             // A live container the engine lost (dead) or could not run (Error) did not exit normally.
             const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
@@ -106443,6 +106517,7 @@ function machine_text(chunks) {
 
 
 
+
 const BUNDLED_IMAGE_REPO = 'agent-machine-action';
 const MIB = 1024 * 1024;
 class LocalDriver {
@@ -106465,7 +106540,14 @@ class LocalDriver {
         }
         if (this.config.image) {
             const deadline = AbortSignal.timeout(this.buildTimeoutMs);
-            const failure = await this.api.pullImage(tag, signal ? AbortSignal.any([deadline, signal]) : deadline);
+            // A name without a tag would pull every tag of the repository: ask for the one docker runs.
+            const { reference } = parseImageRef(tag);
+            const pullRef = tag.endsWith(`:${reference}`) || tag.endsWith(`@${reference}`) ? tag : `${tag}:${reference}`;
+            const failure = await this.api.pullImage(pullRef, signal ? AbortSignal.any([deadline, signal]) : deadline).catch((err) => {
+                if (signal?.aborted)
+                    throw err;
+                return err.message; // the pull's own deadline: build instead
+            });
             if (!failure) {
                 log(`Pulled image ${tag}`);
                 return tag;
@@ -106523,7 +106605,11 @@ class LocalDriver {
         if (Object.keys(labels).length === 0)
             throw new Error('sweep needs at least one label');
         const ids = await this.api.listContainers(labels);
-        await Promise.all(ids.map((id) => this.api.removeContainer(id)));
+        const results = await Promise.allSettled(ids.map((id) => this.api.removeContainer(id)));
+        const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${r.reason.message}`] : []));
+        // One container that will not go must not hide the others that did.
+        if (failed.length)
+            throw new AgentMachineError('DOCKER_API', `Could not remove container(s) ${failed.join('; ')}`);
         return ids;
     }
     ref(machine) {
@@ -106534,9 +106620,9 @@ class LocalDriver {
 ;// CONCATENATED MODULE: ./src/machine/drivers.ts
 
 
-
-function createDriver(config) {
-    return config.backend === 'fly' ? new FlyDriver(config, { warn: (message) => warning(message) }) : new LocalDriver(config);
+/** `warn` receives problems that do not fail the run (Fly logs unreadable, a sweep that missed one). */
+function createDriver(config, warn) {
+    return config.backend === 'fly' ? new FlyDriver(config, { warn }) : new LocalDriver(config);
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -106664,7 +106750,10 @@ const MAX_TAIL_LINE = 2000;
 /** A line without a newline is held back at most this long before it is written anyway. */
 const MAX_HELD = 64 * 1024;
 const MARKER = Buffer.from('[flaude:');
-const MARKER_LINE = /\[flaude:([a-z][a-z0-9_-]*):([^\]\r\n]*)\]/g;
+/** A marker is a line of its own (as the image prints them): `[flaude:NAME:VALUE]`. */
+const MARKER_LINE = /^\[flaude:([a-z][a-z0-9_-]*):([^\]\r\n]*)\]\r?$/;
+/** What an exit marker must carry to count: anything else is text that mentions one. */
+const EXIT_CODE = /^-?\d+$/;
 class LogSink {
     options;
     /** Bytes written to the log file. */
@@ -106774,12 +106863,16 @@ class LogSink {
     }
     readMarkers(data) {
         for (let at = data.indexOf(MARKER); at !== -1; at = data.indexOf(MARKER, at + 1)) {
+            if (at > 0 && data[at - 1] !== log_sink_NEWLINE)
+                continue;
             const end = data.indexOf(log_sink_NEWLINE, at);
-            const text = data.toString('utf8', at, end === -1 ? Math.min(data.length, at + 512) : Math.min(end, at + 512));
-            for (const [, name, value] of text.matchAll(MARKER_LINE)) {
-                this.markers.set(name, value);
-                this.markerWaiters = this.markerWaiters.filter((w) => (w.name === name ? (w.resolve(), false) : true));
-            }
+            // A marker line is short: a longer line is cut here and fails the match's end anchor.
+            const match = MARKER_LINE.exec(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + 512)));
+            if (!match || (match[1] === 'exit' && !EXIT_CODE.test(match[2])))
+                continue;
+            const [, name, value] = match;
+            this.markers.set(name, value);
+            this.markerWaiters = this.markerWaiters.filter((w) => (w.name === name ? (w.resolve(), false) : true));
         }
     }
     /** Only the last `tailLines` lines of a chunk matter: walk back from its end. */
@@ -106848,10 +106941,6 @@ function capLine(line) {
 }
 
 ;// CONCATENATED MODULE: ./src/run/run.ts
-// machine → result: create the machine, stream its output into the sink, wait for the exit
-// (bounded by wait_timeout, cut short by a cancel), read the exit code by the contract's
-// chain, and destroy the machine whatever happened.
-
 async function runMachine(driver, spec, sink, options) {
     options.cancel.throwIfAborted();
     const machine = await driver.create(spec);
@@ -106876,9 +106965,7 @@ async function runMachine(driver, spec, sink, options) {
         markExited();
         // Logs may trail the exit (Fly delivers them seconds late): read until the exit marker
         // or the end of the stream, but no longer than the grace.
-        const grace = new AbortController();
-        await Promise.race([pump, sink.markerSeen('exit'), (0,promises_namespaceObject.setTimeout)(options.logGraceMs, undefined, { signal: grace.signal }).catch(() => { })]);
-        grace.abort();
+        await Promise.race([pump, sink.markerSeen('exit'), pause(options.logGraceMs)]);
     }
     catch (err) {
         stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
@@ -106892,7 +106979,7 @@ async function runMachine(driver, spec, sink, options) {
     finally {
         stopLogs.abort();
         markExited();
-        await Promise.race([pump, (0,promises_namespaceObject.setTimeout)(2000)]);
+        await Promise.race([pump, pause(2000)]);
         try {
             await machine.destroy();
             options.onDestroyed(ref);
@@ -106911,6 +106998,10 @@ async function runMachine(driver, spec, sink, options) {
     else
         conclusion = exitCode === 0 && state !== 'failed' ? 'success' : 'failure';
     return { machineId: machine.id, state, exitCode, exitCodeSource, conclusion, oomKilled: status?.oomKilled ?? false };
+}
+/** A wait whose timer never keeps the process alive once everything else is done. */
+function pause(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 function parseExitMarker(value) {
     return value !== undefined && /^-?\d+$/.test(value) ? Number(value) : null;
@@ -106958,10 +107049,16 @@ const ECHO_LIMIT_BYTES = 8 * 1024 * 1024;
 async function run() {
     const startedAt = performance.now();
     const cancel = new AbortController();
+    // Warnings raised while workflow commands are paused (agent output streaming) would print
+    // as plain text: they are kept and issued once commands are back.
+    const warnings = [];
+    const warn = (message) => warnings.push(message);
     const onSignal = (signal) => {
         // The runner sends SIGINT, then SIGTERM 7.5 s later: both only hasten the cleanup.
-        if (!cancel.signal.aborted)
-            warning(`${signal} received: destroying the machine before exiting`);
+        if (!cancel.signal.aborted) {
+            info(`${signal} received: destroying the machine before exiting`);
+            warn(`The run was cancelled (${signal}); its machine was destroyed before the step ended`);
+        }
         cancel.abort(signal);
     };
     process.on('SIGINT', onSignal);
@@ -106986,9 +107083,8 @@ async function run() {
             return;
         }
         const prompt = plan.prompt ?? config.prompt;
-        if (!prompt && !config.command)
-            throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
-        const driver = createDriver(config);
+        checkReadyToRun(config, prompt);
+        const driver = createDriver(config, warn);
         const image = await group('Prepare image', () => withWorkflowCommandsStopped(() => driver.prepareImage((line) => info(line), cancel.signal)));
         outcome.image = image;
         const runKey = (0,external_node_crypto_.randomUUID)();
@@ -107012,7 +107108,7 @@ async function run() {
                     commentRunning = plan.comment.running({ backend: ref.backend, machineId: ref.id });
                 },
                 onDestroyed: () => saveState(STATE.machine, ''),
-                warn: (message) => warning(message),
+                warn,
             }));
             Object.assign(outcome, result);
         }
@@ -107020,20 +107116,22 @@ async function run() {
             sink.end();
             endGroup();
             outcome.logTail = sink.tail();
-            outcome.pushed = pushedMarker(sink.markers.get('pushed'));
+            outcome.pushed = pushedMarker(sink.markers.get('pushed'), plan.pushBranch);
             await commentRunning;
         }
         failure = runFailure(outcome, config, sink.tail(20));
     }
     catch (err) {
-        failure = cancel.signal.aborted ? cancelled(outcome.machineId) : err;
+        failure = cancel.signal.aborted ? cancelled(outcome.machineId) : wrapEngineError(err);
         if (cancel.signal.aborted)
             outcome.conclusion = 'cancelled';
     }
     finally {
         outcome.durationSeconds = Math.round((performance.now() - startedAt) / 100) / 10;
         if (failure)
-            outcome.error = secrets.redact(failure instanceof Error ? failure.message : String(failure));
+            outcome.error = secrets.redact(failure.message);
+        for (const message of warnings)
+            warning(secrets.redact(message));
         await report(outcome, failure, config, plan, secrets);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -107050,7 +107148,8 @@ function machineSpec(config, plan, prompt, image, runKey) {
     set('FLAUDE_PUSH_BRANCH', plan.pushBranch);
     set('CLAUDE_CODE_OAUTH_TOKEN', config.claudeCodeOauthToken);
     set('ANTHROPIC_API_KEY', config.anthropicApiKey);
-    if (config.githubToken) {
+    // Code from a fork runs without the token: nothing it does may act as this repository.
+    if (config.githubToken && !plan.untrusted) {
         env.GITHUB_TOKEN = config.githubToken;
         env.GITHUB_USERNAME = 'x-access-token';
         // The image's credential helper hands the token only to this server (GHES has its own).
@@ -107097,13 +107196,14 @@ async function report(outcome, failure, config, plan, secrets) {
     }
     if (!failure)
         return;
-    const message = secrets.redact(failure.message ?? String(failure));
+    const message = secrets.redact(failure.message);
     const agentVerdict = failure instanceof MachineExitError || failure instanceof MachineTimeoutError;
     if (failure instanceof ImageBuildError)
-        error(secrets.redact(failure.stderr.trimEnd().split('\n').slice(-30).join('\n')), { title: 'Image build failed' });
+        error(secrets.redact(lastLines(failure.stderr, 30)), { title: 'Image build failed' });
     if (agentVerdict && outcome.logTail.length) {
-        await group(`Last ${outcome.logTail.length} log lines`, async () => { for (const line of outcome.logTail)
-            info(line); });
+        // The agent's own lines: printed with workflow commands paused, like the live output.
+        await group(`Last ${outcome.logTail.length} log lines`, () => withWorkflowCommandsStopped(async () => { for (const line of outcome.logTail)
+            info(line); }));
     }
     if (agentVerdict && config && !config.raiseOnFailure) {
         warning(`${message.split('\n')[0]} (raise_on_failure is false: the step stays green)`);
@@ -107122,9 +107222,10 @@ function summaryLinks(outcome, plan, pullRequestNumber) {
         commentUrl: plan?.comment.url,
     };
 }
-function pushedMarker(value) {
+/** The image's `[flaude:pushed:BRANCH:SHA]`, believed only for the branch it was asked to push to. */
+function pushedMarker(value, pushBranch) {
     const match = value && /^(.+):([0-9a-f]{7,64})$/.exec(value);
-    return match ? { branch: match[1], sha: match[2] } : undefined;
+    return match && match[1] === pushBranch ? { branch: match[1], sha: match[2] } : undefined;
 }
 /** Echoes agent lines with the wall-clock time they arrived, like a terminal would show. */
 function timestamped() {

@@ -67398,7 +67398,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Xg: () => (/* binding */ readConfig)
 });
 
-// UNUSED EXPORTS: parseRepos, validRef
+// UNUSED EXPORTS: checkReadyToRun, parseRepos, validRef
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -67432,6 +67432,8 @@ function actionRoot() {
 
 
 
+/** `env` keys whose values are treated as secrets. */
+const SECRET_KEY = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH/i;
 /** Variables the action itself sets inside the machine; `env` may not override them. */
 const RESERVED_ENV = new Set([
     'FLAUDE_PROMPT', 'FLAUDE_REPOS', 'FLAUDE_PUSH_BRANCH', 'AGENT_COMMAND',
@@ -67476,21 +67478,35 @@ function readConfig(input, env = process.env) {
     };
     config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken]
         .flatMap((s) => (s ? secretForms(s) : []));
-    if (!command && !image && !claudeCodeOauthToken && !anthropicApiKey) {
-        throw new errors/* InvalidConfigError */.uo('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
-    }
-    if (!(0,external_node_fs_namespaceObject.existsSync)(config.dockerfile) && !image) {
-        throw new errors/* InvalidConfigError */.uo('dockerfile', `${config.dockerfile} does not exist`);
-    }
-    if (backend === 'fly') {
-        if (!config.fly.appName)
-            throw new errors/* InvalidConfigError */.uo('app_name', 'required when backend is fly');
-        if (!/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName))
-            throw new errors/* InvalidConfigError */.uo('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
-        if (!config.fly.apiToken)
-            throw new errors/* InvalidConfigError */.uo('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+    // `env` may carry secrets too (NPM_TOKEN=${{ secrets.NPM_TOKEN }}): the runner masks them in
+    // its own log, but the log file and the PR comment are ours to redact.
+    for (const [key, value] of Object.entries(config.env))
+        if (SECRET_KEY.test(key) && value.length >= 4)
+            config.secrets.push(value);
+    if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
+        throw new errors/* InvalidConfigError */.uo('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
     }
     return config;
+}
+/**
+ * What a run needs beyond well-formed inputs. Checked once the event is known to start a run
+ * (still before any image or machine): a skipped event, such as a Dependabot pull request
+ * that gets no secrets, must not fail for want of them.
+ */
+function checkReadyToRun(config, prompt) {
+    if (!prompt && !config.command)
+        throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
+    if (!config.command && !config.image && !config.claudeCodeOauthToken && !config.anthropicApiKey) {
+        throw new InvalidConfigError('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
+    }
+    if (!config.image && !existsSync(config.dockerfile))
+        throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
+    if (config.backend === 'fly') {
+        if (!config.fly.appName)
+            throw new InvalidConfigError('app_name', 'required when backend is fly');
+        if (!config.fly.apiToken)
+            throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+    }
 }
 /** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */
 function secretForms(secret) {
@@ -67531,13 +67547,14 @@ function parseCommand(raw) {
 function parseRepos(raw) {
     return lines(raw).map(({ line, n }) => {
         const [url, branch, dir, ...extra] = line.split(/\s+/);
+        // Checked first, and the line not quoted: no secret exists yet to redact it from the error.
+        if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url))
+            throw new errors/* InvalidConfigError */.uo('repos', `line ${n}: put credentials in github_token, not in the URL`);
         const at = `line ${n} ('${line}')`;
         if (extra.length)
             throw new errors/* InvalidConfigError */.uo('repos', `${at} has more than URL BRANCH DIR`);
         if (!/^(https?:\/\/|file:\/\/|ssh:\/\/|git@)\S+$/.test(url))
             throw new errors/* InvalidConfigError */.uo('repos', `${at}: '${url}' is not an https, ssh or file URL`);
-        if (/^https?:\/\/[^/]*@/.test(url))
-            throw new errors/* InvalidConfigError */.uo('repos', `${at}: put credentials in github_token, not in the URL`);
         if (branch && branch !== '-' && !validRef(branch))
             throw new errors/* InvalidConfigError */.uo('repos', `${at}: '${branch}' is not a valid branch name`);
         if (dir && ((0,external_node_path_.isAbsolute)(dir) || dir.split('/').includes('..')))
@@ -67616,7 +67633,7 @@ function lines(raw) {
 /* harmony export */   qY: () => (/* binding */ ImageBuildError),
 /* harmony export */   uo: () => (/* binding */ InvalidConfigError)
 /* harmony export */ });
-/* unused harmony exports MachineExitError, MachineTimeoutError, wrapEngineError */
+/* unused harmony exports MachineExitError, MachineTimeoutError, wrapEngineError, lastLines */
 // Every error the action raises carries a machine-readable `code`, so callers branch on
 // `err.code` (or instanceof) instead of parsing messages. Shapes follow the two seeds.
 class AgentMachineError extends Error {
@@ -67724,7 +67741,7 @@ function tailBlock(logs) {
 
 /***/ }),
 
-/***/ 9409:
+/***/ 163:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67733,8 +67750,6 @@ __nccwpck_require__.d(__webpack_exports__, {
   f: () => (/* binding */ createDriver)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -68075,7 +68090,8 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 // and drives BuildKit) and registry login/push (the CLI keeps the credentials).
 
 
-const STDERR_KEEP = 64 * 1024;
+/** How much of each output stream is kept for the error. */
+const OUTPUT_KEEP = 64 * 1024;
 /** Runs `docker ARGS`; any failure (exit ≠ 0, timeout, no docker) is an ImageBuildError. */
 function runDocker(args, options = {}) {
     const what = `docker ${args[0]}`;
@@ -68087,17 +68103,23 @@ function runDocker(args, options = {}) {
         const timer = options.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs) : undefined;
         const relay = (keep) => {
             let partial = '';
-            return (chunk) => {
-                const text = chunk.toString();
-                keep(text);
-                const lines = (partial + text).split('\n');
-                partial = lines.pop();
-                for (const line of lines)
-                    options.onLine?.(line);
+            return {
+                take: (chunk) => {
+                    const text = chunk.toString();
+                    keep(text);
+                    const lines = (partial + text).split('\n');
+                    partial = lines.pop();
+                    for (const line of lines)
+                        options.onLine?.(line);
+                },
+                /** A last line without a newline is a line too. */
+                flush: () => { if (partial)
+                    options.onLine?.(partial); },
             };
         };
-        child.stdout.on('data', relay((t) => { stdout = (stdout + t).slice(-STDERR_KEEP); }));
-        child.stderr.on('data', relay((t) => { stderr = (stderr + t).slice(-STDERR_KEEP); }));
+        const relays = [relay((t) => { stdout = (stdout + t).slice(-OUTPUT_KEEP); }), relay((t) => { stderr = (stderr + t).slice(-OUTPUT_KEEP); })];
+        child.stdout.on('data', relays[0].take);
+        child.stderr.on('data', relays[1].take);
         child.stdin.on('error', () => { }); // a command that exits before reading stdin is reported by its exit code
         child.stdin.end(options.stdin ?? '');
         child.on('error', (err) => {
@@ -68107,6 +68129,8 @@ function runDocker(args, options = {}) {
         });
         child.on('close', (code) => {
             clearTimeout(timer);
+            for (const r of relays)
+                r.flush();
             if (options.signal?.aborted)
                 reject(options.signal.reason);
             else if (timedOut)
@@ -68120,10 +68144,24 @@ function runDocker(args, options = {}) {
 }
 async function buildImage(request) {
     // --force-rm: the classic builder otherwise keeps the container of a failed step (BuildKit ignores it).
-    const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile];
-    for (const [key, value] of Object.entries(request.buildArgs ?? {}))
-        args.push('--build-arg', `${key}=${value}`);
-    await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
+    const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile, request.context];
+    await runDocker(args, { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
+}
+
+;// CONCATENATED MODULE: ./src/image/ref.ts
+// Image references as docker reads them: `[host/]repository[:tag|@digest]`.
+/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
+function parseImageRef(ref) {
+    const slash = ref.indexOf('/');
+    const first = slash < 0 ? '' : ref.slice(0, slash);
+    const hasHost = /[.:]/.test(first) || first === 'localhost';
+    const host = hasHost ? first : 'docker.io';
+    const rest = hasHost ? ref.slice(slash + 1) : ref;
+    const at = rest.indexOf('@');
+    if (at >= 0)
+        return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
+    const colon = rest.lastIndexOf(':');
+    return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -68138,23 +68176,25 @@ var external_node_path_ = __nccwpck_require__(6760);
 
 
 
-async function contentTag(dockerfile, context, extra = {}) {
+async function contentTag(dockerfile, context) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     hash.update(await (0,promises_.readFile)(dockerfile));
-    for (const file of await listFiles(context)) {
-        hash.update(`\0${(0,external_node_path_.relative)(context, file)}\0`);
-        hash.update(await (0,promises_.readFile)(file));
+    for (const path of await listEntries(context)) {
+        const stat = await (0,promises_.lstat)(path);
+        // The executable bit changes what an image does (an entrypoint); other mode bits vary
+        // with the checkout's umask and would only cause rebuilds.
+        hash.update(`\0${(0,external_node_path_.relative)(context, path)}\0${stat.mode & 0o100 ? 'x' : '-'}\0`);
+        hash.update(stat.isSymbolicLink() ? `-> ${await (0,promises_.readlink)(path)}` : await (0,promises_.readFile)(path));
     }
-    for (const key of Object.keys(extra).sort())
-        hash.update(`\0${key}=${extra[key]}`);
     return hash.digest('hex').slice(0, 16);
 }
-async function listFiles(dir) {
+/** Files and symlinks below `dir`, sorted, without VCS and dependency folders. */
+async function listEntries(dir) {
     const entries = await (0,promises_.readdir)(dir, { withFileTypes: true });
-    const files = await Promise.all(entries
+    const paths = await Promise.all(entries
         .filter((e) => e.name !== '.git' && e.name !== 'node_modules')
-        .map((e) => (e.isDirectory() ? listFiles((0,external_node_path_.join)(dir, e.name)) : e.isFile() ? [(0,external_node_path_.join)(dir, e.name)] : [])));
-    return files.flat().sort();
+        .map((e) => (e.isDirectory() ? listEntries((0,external_node_path_.join)(dir, e.name)) : e.isFile() || e.isSymbolicLink() ? [(0,external_node_path_.join)(dir, e.name)] : [])));
+    return paths.flat().sort();
 }
 
 ;// CONCATENATED MODULE: ./src/machine/fly/registry.ts
@@ -68179,6 +68219,7 @@ async function manifestExists(client, repository, reference) {
 // The image a Fly machine runs must be in a registry Fly can pull from. The bundled agent
 // image goes to the app's own repository on Fly's registry under a content-addressed tag,
 // so it is built and pushed once per change and found by the exists-check ever after.
+
 
 
 
@@ -68209,19 +68250,6 @@ async function push(host, ref, password, log, signal) {
         // Leave no credentials behind on a self-hosted runner.
         await runDocker(['logout', host]).catch(() => { });
     }
-}
-/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
-function parseImageRef(ref) {
-    const slash = ref.indexOf('/');
-    const first = slash < 0 ? '' : ref.slice(0, slash);
-    const hasHost = /[.:]/.test(first) || first === 'localhost';
-    const host = hasHost ? first : 'docker.io';
-    const rest = hasHost ? ref.slice(slash + 1) : ref;
-    const at = rest.indexOf('@');
-    if (at >= 0)
-        return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
-    const colon = rest.lastIndexOf(':');
-    return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
 }
 
 ;// CONCATENATED MODULE: ./src/machine/exec-result.ts
@@ -68323,6 +68351,8 @@ async function* pollLogs(client, app, id, control, warn) {
 ;// CONCATENATED MODULE: ./src/machine/fly/machines.ts
 // Machines resource: create (never twice), get, list, destroy, exec.
 
+
+
 /** Metadata key holding a value unique to one create call, to find its machine if the answer is lost. */
 const CREATE_KEY = 'amt_create_id';
 /** Pacing buckets: Fly limits per machine, and per app for create and list. */
@@ -68333,16 +68363,33 @@ const machinePath = (app, id) => `${machinesPath(app)}/${encodeURIComponent(id)}
 async function createMachine(client, app, body) {
     const key = (0,external_node_crypto_.randomUUID)();
     const withKey = { ...body, config: { ...body.config, metadata: { ...body.config.metadata, [CREATE_KEY]: key } } };
-    const { body: machine } = await client.machines.request({
-        method: 'POST',
-        path: machinesPath(app),
-        json: withKey,
-        paceKey: appKey(app),
-        // Deleted ones too: a short run may have finished and auto-destroyed before we look.
-        reconcile: async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0],
-    });
+    // Deleted ones too: a short run may have finished and auto-destroyed before we look.
+    const findOurs = async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0];
+    let machine;
+    try {
+        ({ body: machine } = await client.machines.request({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), reconcile: findOurs }));
+    }
+    catch (err) {
+        // A resend after an ambiguous failure meets the name the first attempt took: that machine
+        // exists after all (the list had not caught up with it). It is ours: find it, never leave it.
+        if (!(err instanceof errors/* FlyAPIError */.a && err.statusCode === 422 && err.detail.includes('name_taken')))
+            throw err;
+        const found = await eventually(findOurs);
+        if (!found)
+            throw err;
+        machine = found;
+    }
     client.pacer.record(machineKey(machine.id));
     return machine;
+}
+/** The list may lag a create by a moment: ask a few times, a second apart. */
+async function eventually(lookup) {
+    for (let attempt = 1;; attempt++) {
+        const found = await lookup();
+        if (found !== undefined || attempt === 5)
+            return found;
+        await realClock.sleep(1000);
+    }
 }
 /** undefined once the machine is gone for good. */
 async function getMachine(client, app, id, signal) {
@@ -68356,8 +68403,9 @@ async function listMachines(client, app, metadata, options = {}) {
     if (options.includeDeleted)
         query.include_deleted = 'true';
     const { body } = await client.machines.request({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app) });
-    // Filter here as well, in case a server honours only one metadata filter.
-    return (body ?? []).filter((m) => !m.config?.metadata || Object.entries(metadata).every(([k, v]) => m.config.metadata[k] === v));
+    // Filter here as well, in case a server honours only some metadata filters: a machine
+    // without our labels is never ours (sweep would destroy it, reconcile would adopt it).
+    return (body ?? []).filter((m) => Object.entries(metadata).every(([k, v]) => m.config?.metadata?.[k] === v));
 }
 /** Force-destroys (killing it if running); already gone is fine. */
 async function destroyMachine(client, app, id) {
@@ -68825,8 +68873,9 @@ class DockerApi {
         }
         else if (host.startsWith('tcp://')) {
             const url = new URL(`http://${host.slice('tcp://'.length)}`);
+            url.port ||= '2375'; // Docker's own default for tcp://, as the CLI reads DOCKER_HOST
             this.pool = new undici/* Pool */.bC(url.origin);
-            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
+            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
         }
         else {
             throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
@@ -68867,6 +68916,13 @@ class DockerApi {
     }
     async startContainer(id) {
         await this.json('POST', `/containers/${id}/start`);
+    }
+    /** Whether the engine reported an `oom` event for the container in the last `seconds`. */
+    async oomEventSeen(id, seconds) {
+        const now = Math.ceil(Date.now() / 1000);
+        const filters = encodeURIComponent(JSON.stringify({ type: ['container'], container: [id], event: ['oom'] }));
+        const res = await this.send('GET', `/events?since=${now - Math.ceil(seconds)}&until=${now}&filters=${filters}`, {});
+        return (await res.body.text()).includes('"oom"');
     }
     async inspectContainer(id) {
         return (await this.json('GET', `/containers/${id}/json`)).State;
@@ -69017,6 +69073,7 @@ class LocalMachine {
     /** Backend-blind vocabulary: `started` once running, then `stopped`/`failed`/`destroyed`. */
     lastState = 'started';
     /** `output`: the container's multiplexed stream, attached before it started. */
+    createdAt = Date.now();
     constructor(api, id, output) {
         this.api = api;
         this.id = id;
@@ -69045,17 +69102,21 @@ class LocalMachine {
         }
         finally {
             control.stop.removeEventListener('abort', stop);
+            // However the reader leaves (stop, its own error), the attach must not stay open:
+            // an unread attach blocks the container's output until the run times out.
+            stop();
         }
     }
     async wait(signal) {
         try {
             await this.api.waitContainer(this.id, signal);
-            let state = await this.api.inspectContainer(this.id);
+            const state = await this.api.inspectContainer(this.id);
             if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
-                // The engine learns of an OOM kill from a separate event that can trail the exit:
-                // look once more before calling a SIGKILL something other than out of memory.
+                // The engine learns of an OOM kill from a separate event that can trail the exit, and
+                // may then leave the flag unset: ask for the event itself before calling a SIGKILL
+                // something other than out of memory.
                 await (0,external_node_timers_promises_namespaceObject.setTimeout)(OOM_EVENT_LAG_MS);
-                state = await this.api.inspectContainer(this.id);
+                state.OOMKilled = await this.api.oomEventSeen(this.id, (Date.now() - this.createdAt) / 1000 + 1);
             }
             // A live container the engine lost (dead) or could not run (Error) did not exit normally.
             const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
@@ -69109,6 +69170,7 @@ function machine_text(chunks) {
 
 
 
+
 const BUNDLED_IMAGE_REPO = 'agent-machine-action';
 const MIB = 1024 * 1024;
 class LocalDriver {
@@ -69131,7 +69193,14 @@ class LocalDriver {
         }
         if (this.config.image) {
             const deadline = AbortSignal.timeout(this.buildTimeoutMs);
-            const failure = await this.api.pullImage(tag, signal ? AbortSignal.any([deadline, signal]) : deadline);
+            // A name without a tag would pull every tag of the repository: ask for the one docker runs.
+            const { reference } = parseImageRef(tag);
+            const pullRef = tag.endsWith(`:${reference}`) || tag.endsWith(`@${reference}`) ? tag : `${tag}:${reference}`;
+            const failure = await this.api.pullImage(pullRef, signal ? AbortSignal.any([deadline, signal]) : deadline).catch((err) => {
+                if (signal?.aborted)
+                    throw err;
+                return err.message; // the pull's own deadline: build instead
+            });
             if (!failure) {
                 log(`Pulled image ${tag}`);
                 return tag;
@@ -69189,7 +69258,11 @@ class LocalDriver {
         if (Object.keys(labels).length === 0)
             throw new Error('sweep needs at least one label');
         const ids = await this.api.listContainers(labels);
-        await Promise.all(ids.map((id) => this.api.removeContainer(id)));
+        const results = await Promise.allSettled(ids.map((id) => this.api.removeContainer(id)));
+        const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${r.reason.message}`] : []));
+        // One container that will not go must not hide the others that did.
+        if (failed.length)
+            throw new errors/* AgentMachineError */.BR('DOCKER_API', `Could not remove container(s) ${failed.join('; ')}`);
         return ids;
     }
     ref(machine) {
@@ -69200,9 +69273,9 @@ class LocalDriver {
 ;// CONCATENATED MODULE: ./src/machine/drivers.ts
 
 
-
-function createDriver(config) {
-    return config.backend === 'fly' ? new FlyDriver(config, { warn: (message) => core/* warning */.$e(message) }) : new LocalDriver(config);
+/** `warn` receives problems that do not fail the run (Fly logs unreadable, a sweep that missed one). */
+function createDriver(config, warn) {
+    return config.backend === 'fly' ? new FlyDriver(config, { warn }) : new LocalDriver(config);
 }
 
 
@@ -69217,7 +69290,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _config_config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9155);
-/* harmony import */ var _machine_drivers_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9409);
+/* harmony import */ var _machine_drivers_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(163);
 /* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7194);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2462);
 // The post step: whatever the main step left behind (it was killed, or its cleanup failed)
@@ -69232,24 +69305,26 @@ async function post() {
     const saved = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_state_js__WEBPACK_IMPORTED_MODULE_4__/* .STATE */ .c4.machine);
     if (!runKey && !saved)
         return;
-    let ref;
+    const leftovers = `Check for leftover machines by the label ${_state_js__WEBPACK_IMPORTED_MODULE_4__/* .LABEL_RUN_KEY */ .FD}=${runKey}.`;
+    let driver;
     try {
-        const config = (0,_config_config_js__WEBPACK_IMPORTED_MODULE_1__/* .readConfig */ .Xg)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name));
+        // Only where machines run matters here: the prompt file may be gone by now.
+        const config = (0,_config_config_js__WEBPACK_IMPORTED_MODULE_1__/* .readConfig */ .Xg)((name) => (name === 'prompt_file' ? '' : _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name)));
         new _secrets_js__WEBPACK_IMPORTED_MODULE_3__/* .Secrets */ .S(config.secrets).maskInRunnerLog();
-        const driver = (0,_machine_drivers_js__WEBPACK_IMPORTED_MODULE_2__/* .createDriver */ .f)(config);
-        if (saved) {
-            ref = JSON.parse(saved);
-            await driver.destroy(ref);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Destroyed machine ${ref.id} left by the main step`);
-        }
-        if (runKey) {
-            const swept = await driver.sweep({ [_state_js__WEBPACK_IMPORTED_MODULE_4__/* .LABEL_RUN_KEY */ .FD]: runKey });
-            if (swept.length)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Destroyed ${swept.length} leftover machine(s): ${swept.join(', ')}`);
-        }
+        driver = (0,_machine_drivers_js__WEBPACK_IMPORTED_MODULE_2__/* .createDriver */ .f)(config, (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message));
     }
     catch (err) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Cleanup could not finish${ref ? ` for machine ${ref.id}` : ''}: ${err.message}. Check for leftover machines by the label ${_state_js__WEBPACK_IMPORTED_MODULE_4__/* .LABEL_RUN_KEY */ .FD}=${runKey}.`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Cleanup could not start: ${err.message}. ${leftovers}`);
+        return;
+    }
+    // Each on its own: a destroy that fails must not stop the sweep that may still succeed.
+    if (saved) {
+        const ref = JSON.parse(saved);
+        await driver.destroy(ref).then(() => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Destroyed machine ${ref.id} left by the main step`), (err) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not destroy machine ${ref.id}: ${err.message}. ${leftovers}`));
+    }
+    if (runKey) {
+        await driver.sweep({ [_state_js__WEBPACK_IMPORTED_MODULE_4__/* .LABEL_RUN_KEY */ .FD]: runKey }).then((swept) => { if (swept.length)
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Destroyed ${swept.length} leftover machine(s): ${swept.join(', ')}`); }, (err) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not sweep leftover machines: ${err.message}. ${leftovers}`));
     }
 }
 await post();

@@ -64,7 +64,7 @@ export function wrapEngineError(err: unknown): AgentMachineError {
   return wrapped;
 }
 
-function lastLines(text: string, n: number): string {
+export function lastLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');
 }
 

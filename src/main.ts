@@ -3,8 +3,8 @@ import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readConfig, type Config } from './config/config.js';
-import { AgentMachineError, ImageBuildError, InvalidConfigError, MachineExitError, MachineTimeoutError } from './errors.js';
+import { checkReadyToRun, readConfig, type Config } from './config/config.js';
+import { AgentMachineError, ImageBuildError, lastLines, MachineExitError, MachineTimeoutError, wrapEngineError } from './errors.js';
 import { planRun, type RunPlan } from './github/plan.js';
 import { createDriver } from './machine/drivers.js';
 import type { MachineSpec } from './machine/machine.js';
@@ -23,9 +23,16 @@ const ECHO_LIMIT_BYTES = 8 * 1024 * 1024;
 export async function run(): Promise<void> {
   const startedAt = performance.now();
   const cancel = new AbortController();
+  // Warnings raised while workflow commands are paused (agent output streaming) would print
+  // as plain text: they are kept and issued once commands are back.
+  const warnings: string[] = [];
+  const warn = (message: string) => warnings.push(message);
   const onSignal = (signal: NodeJS.Signals) => {
     // The runner sends SIGINT, then SIGTERM 7.5 s later: both only hasten the cleanup.
-    if (!cancel.signal.aborted) core.warning(`${signal} received: destroying the machine before exiting`);
+    if (!cancel.signal.aborted) {
+      core.info(`${signal} received: destroying the machine before exiting`);
+      warn(`The run was cancelled (${signal}); its machine was destroyed before the step ended`);
+    }
     cancel.abort(signal);
   };
   process.on('SIGINT', onSignal);
@@ -53,9 +60,9 @@ export async function run(): Promise<void> {
       return;
     }
     const prompt = plan.prompt ?? config.prompt;
-    if (!prompt && !config.command) throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
+    checkReadyToRun(config, prompt);
 
-    const driver = createDriver(config);
+    const driver = createDriver(config, warn);
     const image = await core.group('Prepare image', () => withWorkflowCommandsStopped(() => driver.prepareImage((line) => core.info(line), cancel.signal)));
     outcome.image = image;
 
@@ -81,24 +88,25 @@ export async function run(): Promise<void> {
           commentRunning = plan!.comment.running({ backend: ref.backend, machineId: ref.id });
         },
         onDestroyed: () => core.saveState(STATE.machine, ''),
-        warn: (message) => core.warning(message),
+        warn,
       }));
       Object.assign(outcome, result);
     } finally {
       sink.end();
       core.endGroup();
       outcome.logTail = sink.tail();
-      outcome.pushed = pushedMarker(sink.markers.get('pushed'));
+      outcome.pushed = pushedMarker(sink.markers.get('pushed'), plan.pushBranch);
       await commentRunning;
     }
     failure = runFailure(outcome, config, sink.tail(20));
   } catch (err) {
-    failure = cancel.signal.aborted ? cancelled(outcome.machineId) : err;
+    failure = cancel.signal.aborted ? cancelled(outcome.machineId) : wrapEngineError(err);
     if (cancel.signal.aborted) outcome.conclusion = 'cancelled';
   } finally {
     outcome.durationSeconds = Math.round((performance.now() - startedAt) / 100) / 10;
-    if (failure) outcome.error = secrets.redact(failure instanceof Error ? failure.message : String(failure));
-    await report(outcome, failure, config, plan, secrets);
+    if (failure) outcome.error = secrets.redact((failure as Error).message);
+    for (const message of warnings) core.warning(secrets.redact(message));
+    await report(outcome, failure as AgentMachineError | undefined, config, plan, secrets);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -113,7 +121,8 @@ function machineSpec(config: Config, plan: RunPlan, prompt: string | undefined, 
   set('FLAUDE_PUSH_BRANCH', plan.pushBranch);
   set('CLAUDE_CODE_OAUTH_TOKEN', config.claudeCodeOauthToken);
   set('ANTHROPIC_API_KEY', config.anthropicApiKey);
-  if (config.githubToken) {
+  // Code from a fork runs without the token: nothing it does may act as this repository.
+  if (config.githubToken && !plan.untrusted) {
     env.GITHUB_TOKEN = config.githubToken;
     env.GITHUB_USERNAME = 'x-access-token';
     // The image's credential helper hands the token only to this server (GHES has its own).
@@ -145,7 +154,7 @@ function runFailure(outcome: RunOutcome, config: Config, tail20: string[]): Agen
   return undefined;
 }
 
-async function report(outcome: RunOutcome, failure: unknown, config: Config | undefined, plan: RunPlan | undefined, secrets: Secrets): Promise<void> {
+async function report(outcome: RunOutcome, failure: AgentMachineError | undefined, config: Config | undefined, plan: RunPlan | undefined, secrets: Secrets): Promise<void> {
   const afterRun = plan && !plan.skip ? await plan.afterRun(outcome) : {};
   if (plan && !plan.skip) await plan.comment.finish(outcome);
   const pullRequestNumber = afterRun.pullRequestNumber ?? plan?.pullRequestNumber;
@@ -156,11 +165,12 @@ async function report(outcome: RunOutcome, failure: unknown, config: Config | un
     core.warning(`Could not write the job summary: ${(err as Error).message}`);
   }
   if (!failure) return;
-  const message = secrets.redact((failure as Error).message ?? String(failure));
+  const message = secrets.redact(failure.message);
   const agentVerdict = failure instanceof MachineExitError || failure instanceof MachineTimeoutError;
-  if (failure instanceof ImageBuildError) core.error(secrets.redact(failure.stderr.trimEnd().split('\n').slice(-30).join('\n')), { title: 'Image build failed' });
+  if (failure instanceof ImageBuildError) core.error(secrets.redact(lastLines(failure.stderr, 30)), { title: 'Image build failed' });
   if (agentVerdict && outcome.logTail.length) {
-    await core.group(`Last ${outcome.logTail.length} log lines`, async () => { for (const line of outcome.logTail) core.info(line); });
+    // The agent's own lines: printed with workflow commands paused, like the live output.
+    await core.group(`Last ${outcome.logTail.length} log lines`, () => withWorkflowCommandsStopped(async () => { for (const line of outcome.logTail) core.info(line); }));
   }
   if (agentVerdict && config && !config.raiseOnFailure) {
     core.warning(`${message.split('\n')[0]} (raise_on_failure is false: the step stays green)`);
@@ -182,9 +192,10 @@ function summaryLinks(outcome: RunOutcome, plan: RunPlan | undefined, pullReques
   };
 }
 
-function pushedMarker(value: string | undefined): RunOutcome['pushed'] {
+/** The image's `[flaude:pushed:BRANCH:SHA]`, believed only for the branch it was asked to push to. */
+function pushedMarker(value: string | undefined, pushBranch: string | undefined): RunOutcome['pushed'] {
   const match = value && /^(.+):([0-9a-f]{7,64})$/.exec(value);
-  return match ? { branch: match[1], sha: match[2] } : undefined;
+  return match && match[1] === pushBranch ? { branch: match[1], sha: match[2] } : undefined;
 }
 
 /** Echoes agent lines with the wall-clock time they arrived, like a terminal would show. */

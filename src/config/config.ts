@@ -53,6 +53,9 @@ export interface Config {
 
 export type InputReader = (name: string) => string;
 
+/** `env` keys whose values are treated as secrets. */
+const SECRET_KEY = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH/i;
+
 /** Variables the action itself sets inside the machine; `env` may not override them. */
 const RESERVED_ENV = new Set([
   'FLAUDE_PROMPT', 'FLAUDE_REPOS', 'FLAUDE_PUSH_BRANCH', 'AGENT_COMMAND',
@@ -99,19 +102,31 @@ export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.
   };
   config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken]
     .flatMap((s) => (s ? secretForms(s) : []));
+  // `env` may carry secrets too (NPM_TOKEN=${{ secrets.NPM_TOKEN }}): the runner masks them in
+  // its own log, but the log file and the PR comment are ours to redact.
+  for (const [key, value] of Object.entries(config.env)) if (SECRET_KEY.test(key) && value.length >= 4) config.secrets.push(value);
 
-  if (!command && !image && !claudeCodeOauthToken && !anthropicApiKey) {
-    throw new InvalidConfigError('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
-  }
-  if (!existsSync(config.dockerfile) && !image) {
-    throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
-  }
-  if (backend === 'fly') {
-    if (!config.fly.appName) throw new InvalidConfigError('app_name', 'required when backend is fly');
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) throw new InvalidConfigError('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
-    if (!config.fly.apiToken) throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+  if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
+    throw new InvalidConfigError('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
   }
   return config;
+}
+
+/**
+ * What a run needs beyond well-formed inputs. Checked once the event is known to start a run
+ * (still before any image or machine): a skipped event, such as a Dependabot pull request
+ * that gets no secrets, must not fail for want of them.
+ */
+export function checkReadyToRun(config: Config, prompt: string | undefined): void {
+  if (!prompt && !config.command) throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
+  if (!config.command && !config.image && !config.claudeCodeOauthToken && !config.anthropicApiKey) {
+    throw new InvalidConfigError('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
+  }
+  if (!config.image && !existsSync(config.dockerfile)) throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
+  if (config.backend === 'fly') {
+    if (!config.fly.appName) throw new InvalidConfigError('app_name', 'required when backend is fly');
+    if (!config.fly.apiToken) throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+  }
 }
 
 /** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */
@@ -150,10 +165,11 @@ function parseCommand(raw?: string): string[] | undefined {
 export function parseRepos(raw: string): RepoSpec[] {
   return lines(raw).map(({ line, n }) => {
     const [url, branch, dir, ...extra] = line.split(/\s+/);
+    // Checked first, and the line not quoted: no secret exists yet to redact it from the error.
+    if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url)) throw new InvalidConfigError('repos', `line ${n}: put credentials in github_token, not in the URL`);
     const at = `line ${n} ('${line}')`;
     if (extra.length) throw new InvalidConfigError('repos', `${at} has more than URL BRANCH DIR`);
     if (!/^(https?:\/\/|file:\/\/|ssh:\/\/|git@)\S+$/.test(url)) throw new InvalidConfigError('repos', `${at}: '${url}' is not an https, ssh or file URL`);
-    if (/^https?:\/\/[^/]*@/.test(url)) throw new InvalidConfigError('repos', `${at}: put credentials in github_token, not in the URL`);
     if (branch && branch !== '-' && !validRef(branch)) throw new InvalidConfigError('repos', `${at}: '${branch}' is not a valid branch name`);
     if (dir && (isAbsolute(dir) || dir.split('/').includes('..'))) throw new InvalidConfigError('repos', `${at}: directory '${dir}' must be relative and stay inside the workspace`);
     return { url, ...(branch && branch !== '-' ? { branch } : {}), ...(dir ? { target_dir: dir } : {}) };

@@ -9,6 +9,7 @@ import { describe, statusOf, type GitHub, type RepoRef } from './api.js';
 export const OWN_MARKER = '<!-- agent-machine-action';
 /** Finds the sticky comment again, across runs. */
 export const STICKY_MARKER = `${OWN_MARKER} -->`;
+const TRUSTED = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
 const REPLY_MARKER = `${OWN_MARKER}:reply -->`;
 
 export interface RunComment {
@@ -82,7 +83,8 @@ export class StickyComment implements RunComment {
           this.#url = data.html_url;
           return;
         } catch (err) {
-          if (statusOf(err) !== 404) throw err; // deleted by someone meanwhile: post a new one
+          // Deleted meanwhile (404), or not ours to edit after all (403): post a new one.
+          if (statusOf(err) !== 404 && statusOf(err) !== 403) throw err;
         }
       }
       const { data } = await this.api.rest.issues.createComment({ ...this.where, issue_number: this.where.number, body });
@@ -95,7 +97,9 @@ export class StickyComment implements RunComment {
     const comments = await this.api.paginate(this.api.rest.issues.listComments, {
       owner: this.where.owner, repo: this.where.repo, issue_number: this.where.number, per_page: 100,
     });
-    return comments.find((c) => c.body?.includes(STICKY_MARKER))?.id;
+    // Only a bot's comment (the action posts as one with GITHUB_TOKEN) or a trusted member's
+    // (a personal token) is ours: anyone can paste the marker into a comment of their own.
+    return comments.find((c) => c.body?.includes(STICKY_MARKER) && (c.user?.type === 'Bot' || TRUSTED.has(c.author_association)))?.id;
   }
 }
 

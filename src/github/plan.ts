@@ -20,6 +20,8 @@ export interface RunPlan {
   repos: RepoSpec[];
   /** FLAUDE_PUSH_BRANCH; undefined for read-only runs (fork PRs, `repos` set by the workflow). */
   pushBranch?: string;
+  /** The code comes from a fork: the machine gets no token (it clones a public fork without one). */
+  untrusted?: boolean;
   pullRequestNumber?: number;
   /** `SERVER/owner/repo` the fix is pushed to, for commit links. */
   repositoryUrl?: string;
@@ -79,6 +81,7 @@ export async function planRun(config: Config, secrets: Secrets, ctx: Context = g
     prompt: promptFor(trigger.task ?? config.prompt, repo, trigger, work.context, pushBranch),
     repos: ownRepos ? config.repos : work.repos,
     pushBranch,
+    untrusted: work.untrusted,
     pullRequestNumber: work.pullRequestNumber,
     repositoryUrl: work.repositoryUrl,
     comment: commenting ? new StickyComment(api, where, view, secrets) : SILENT,
@@ -108,6 +111,7 @@ interface Work {
   /** `SERVER/owner/repo` pushed to, for commit links. */
   repositoryUrl: string;
   readOnly?: string;
+  untrusted?: boolean;
   /** Lines of the prompt's context section. */
   context: string[];
   /** Issues only: opens (or finds) the pull request from the pushed branch. */
@@ -154,6 +158,7 @@ function pullRequestWork(pr: PullRequestInfo, config: Config, ctx: Context): Wor
     pullRequestNumber: n,
     repositoryUrl: `${ctx.serverUrl}/${head.full_name}`,
     readOnly: fork ? `pull request from the fork ${head.full_name}` : undefined,
+    untrusted: fork,
     context: [
       `Pull request: #${n} "${pr.title}" (${pr.html_url})`,
       `Base branch: ${pr.base.ref}; head branch: ${pr.head.ref}${fork ? ` in the fork ${head.full_name}` : ''}`,

@@ -97,7 +97,9 @@ export function readTrigger(ctx: Context, config: Config): TriggerRead {
       return { trigger: { asker: sender.login, checkPermission: true, target, targetFromInput: false } };
     }
     default:
-      // workflow_dispatch, schedule, push…: whoever can cause these already has write access.
+      // Only events that need write access to cause: anything else (pull_request_target,
+      // discussion comments, workflow_run…) could be started by anyone, so it never runs.
+      if (!TRUSTED_EVENTS.has(event)) return { ignored: `the ${event} event does not start a run (it needs no write access to cause)` };
       return {
         trigger: {
           asker: p.sender?.login ?? ctx.actor,
@@ -108,6 +110,9 @@ export function readTrigger(ctx: Context, config: Config): TriggerRead {
       };
   }
 }
+
+/** Events only people (or workflows) with write access can cause. */
+const TRUSTED_EVENTS = new Set(['workflow_dispatch', 'workflow_call', 'schedule', 'push', 'repository_dispatch']);
 
 export function isBot(user: User | undefined): boolean {
   return !!user && (user.type === 'Bot' || user.login.endsWith('[bot]'));

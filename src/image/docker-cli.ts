@@ -13,7 +13,8 @@ export interface DockerCommandOptions {
   onLine?: (line: string) => void;
 }
 
-const STDERR_KEEP = 64 * 1024;
+/** How much of each output stream is kept for the error. */
+const OUTPUT_KEEP = 64 * 1024;
 
 /** Runs `docker ARGS`; any failure (exit ≠ 0, timeout, no docker) is an ImageBuildError. */
 export function runDocker(args: string[], options: DockerCommandOptions = {}): Promise<string> {
@@ -26,16 +27,21 @@ export function runDocker(args: string[], options: DockerCommandOptions = {}): P
     const timer = options.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs) : undefined;
     const relay = (keep: (text: string) => void) => {
       let partial = '';
-      return (chunk: Buffer) => {
-        const text = chunk.toString();
-        keep(text);
-        const lines = (partial + text).split('\n');
-        partial = lines.pop()!;
-        for (const line of lines) options.onLine?.(line);
+      return {
+        take: (chunk: Buffer) => {
+          const text = chunk.toString();
+          keep(text);
+          const lines = (partial + text).split('\n');
+          partial = lines.pop()!;
+          for (const line of lines) options.onLine?.(line);
+        },
+        /** A last line without a newline is a line too. */
+        flush: () => { if (partial) options.onLine?.(partial); },
       };
     };
-    child.stdout.on('data', relay((t) => { stdout = (stdout + t).slice(-STDERR_KEEP); }));
-    child.stderr.on('data', relay((t) => { stderr = (stderr + t).slice(-STDERR_KEEP); }));
+    const relays = [relay((t) => { stdout = (stdout + t).slice(-OUTPUT_KEEP); }), relay((t) => { stderr = (stderr + t).slice(-OUTPUT_KEEP); })];
+    child.stdout.on('data', relays[0].take);
+    child.stderr.on('data', relays[1].take);
     child.stdin.on('error', () => {}); // a command that exits before reading stdin is reported by its exit code
     child.stdin.end(options.stdin ?? '');
     child.on('error', (err) => {
@@ -44,6 +50,7 @@ export function runDocker(args: string[], options: DockerCommandOptions = {}): P
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      for (const r of relays) r.flush();
       if (options.signal?.aborted) reject(options.signal.reason);
       else if (timedOut) reject(new ImageBuildError(null, `${stderr}\ntimed out after ${options.timeoutMs! / 1000}s`.trim(), what));
       else if (code !== 0) reject(new ImageBuildError(code, stderr || stdout, what));
@@ -56,7 +63,6 @@ export interface BuildRequest {
   tag: string;
   dockerfile: string;
   context: string;
-  buildArgs?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
@@ -64,7 +70,6 @@ export interface BuildRequest {
 
 export async function buildImage(request: BuildRequest): Promise<void> {
   // --force-rm: the classic builder otherwise keeps the container of a failed step (BuildKit ignores it).
-  const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile];
-  for (const [key, value] of Object.entries(request.buildArgs ?? {})) args.push('--build-arg', `${key}=${value}`);
-  await runDocker([...args, request.context], { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
+  const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile, request.context];
+  await runDocker(args, { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
 }

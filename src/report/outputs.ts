@@ -1,13 +1,13 @@
 import * as core from '@actions/core';
 import type { RunOutcome } from '../run/outcome.js';
 
-export interface PullRequestInfo {
+export interface PullRequestOutputs {
   commentId?: number;
   pullRequestNumber?: number;
 }
 
 /** Every output, on every path: an unknown value is an empty string, never missing. */
-export function setOutputs(outcome: RunOutcome, pr: PullRequestInfo = {}): void {
+export function setOutputs(outcome: RunOutcome, pr: PullRequestOutputs = {}): void {
   const outputs: Record<string, string | number | undefined> = {
     exit_code: outcome.exitCode ?? '',
     state: outcome.state,

@@ -11,17 +11,19 @@ const MAX_TAIL_LINE = 2000;
 /** A line without a newline is held back at most this long before it is written anyway. */
 const MAX_HELD = 64 * 1024;
 const MARKER = Buffer.from('[flaude:');
-const MARKER_LINE = /\[flaude:([a-z][a-z0-9_-]*):([^\]\r\n]*)\]/g;
+/** A marker is a line of its own (as the image prints them): `[flaude:NAME:VALUE]`. */
+const MARKER_LINE = /^\[flaude:([a-z][a-z0-9_-]*):([^\]\r\n]*)\]\r?$/;
+/** What an exit marker must carry to count: anything else is text that mentions one. */
+const EXIT_CODE = /^-?\d+$/;
 
 export interface LogSinkOptions {
   /** Full log destination; truncated first. */
   file: string;
-  /** Values to redact (already longest first is not required). */
+  /** Values to redact, in any order. */
   secrets: string[];
   /** How many last lines to keep. */
   tailLines: number;
-  /** Receives complete lines live (secrets already redacted). */
-  /** Receives each chunk's complete lines together (one write, not one per line). */
+  /** Receives complete lines live, secrets redacted: a chunk's lines together (one write, not one per line). */
   echo?: (lines: string[]) => void;
   /** Stop echoing after this many bytes (the log file still gets everything). */
   echoLimitBytes?: number;
@@ -129,12 +131,14 @@ export class LogSink {
 
   private readMarkers(data: Buffer): void {
     for (let at = data.indexOf(MARKER); at !== -1; at = data.indexOf(MARKER, at + 1)) {
+      if (at > 0 && data[at - 1] !== NEWLINE) continue;
       const end = data.indexOf(NEWLINE, at);
-      const text = data.toString('utf8', at, end === -1 ? Math.min(data.length, at + 512) : Math.min(end, at + 512));
-      for (const [, name, value] of text.matchAll(MARKER_LINE)) {
-        this.markers.set(name, value);
-        this.markerWaiters = this.markerWaiters.filter((w) => (w.name === name ? (w.resolve(), false) : true));
-      }
+      // A marker line is short: a longer line is cut here and fails the match's end anchor.
+      const match = MARKER_LINE.exec(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + 512)));
+      if (!match || (match[1] === 'exit' && !EXIT_CODE.test(match[2]))) continue;
+      const [, name, value] = match;
+      this.markers.set(name, value);
+      this.markerWaiters = this.markerWaiters.filter((w) => (w.name === name ? (w.resolve(), false) : true));
     }
   }
 

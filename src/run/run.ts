@@ -1,7 +1,6 @@
 // machine → result: create the machine, stream its output into the sink, wait for the exit
 // (bounded by wait_timeout, cut short by a cancel), read the exit code by the contract's
 // chain, and destroy the machine whatever happened.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendDriver, MachineRef, MachineSpec, MachineStatus } from '../machine/machine.js';
 import type { LogSink } from './log-sink.js';
 import type { Conclusion, ExitCodeSource } from './outcome.js';
@@ -50,9 +49,7 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
     markExited();
     // Logs may trail the exit (Fly delivers them seconds late): read until the exit marker
     // or the end of the stream, but no longer than the grace.
-    const grace = new AbortController();
-    await Promise.race([pump, sink.markerSeen('exit'), sleep(options.logGraceMs, undefined, { signal: grace.signal }).catch(() => {})]);
-    grace.abort();
+    await Promise.race([pump, sink.markerSeen('exit'), pause(options.logGraceMs)]);
   } catch (err) {
     stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
     if (options.cancel.aborted) ending = 'cancelled';
@@ -61,7 +58,7 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
   } finally {
     stopLogs.abort();
     markExited();
-    await Promise.race([pump, sleep(2000)]);
+    await Promise.race([pump, pause(2000)]);
     try {
       await machine.destroy();
       options.onDestroyed(ref);
@@ -78,6 +75,11 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
   if (ending) conclusion = ending;
   else conclusion = exitCode === 0 && state !== 'failed' ? 'success' : 'failure';
   return { machineId: machine.id, state, exitCode, exitCodeSource, conclusion, oomKilled: status?.oomKilled ?? false };
+}
+
+/** A wait whose timer never keeps the process alive once everything else is done. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function parseExitMarker(value: string | undefined): number | null {

@@ -2,15 +2,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/config/config.js';
+import { checkReadyToRun, readConfig } from '../../src/config/config.js';
 import { InvalidConfigError } from '../../src/errors.js';
 
 const base = { prompt: 'fix it', claude_code_oauth_token: 'sk-ant-oat-abc' };
 const read = (inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) => readConfig((name) => inputs[name] ?? '', env);
 
+/** Inputs are judged in two steps, both before any machine: their form, then what a run needs. */
 function rejection(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}): InvalidConfigError {
   try {
-    read(inputs, env);
+    const config = read(inputs, env);
+    checkReadyToRun(config, config.prompt);
   } catch (err) {
     expect(err).toBeInstanceOf(InvalidConfigError);
     expect((err as InvalidConfigError).code).toBe('INVALID_CONFIG');
@@ -82,7 +84,20 @@ describe('readConfig', () => {
 
   it('requires agent credentials for the bundled agent, not for a command', () => {
     expect(rejection({ prompt: 'x' }).input).toBe('claude_code_oauth_token');
-    expect(read({ command: '["true"]' }).command).toEqual(['true']);
+    const config = read({ command: '["true"]' });
+    expect(() => checkReadyToRun(config, undefined)).not.toThrow();
+  });
+
+  it('leaves what only a run needs to checkReadyToRun, so a skipped event never fails for it', () => {
+    const config = read({ backend: 'fly' });
+    expect(config.backend).toBe('fly');
+    expect(rejection({ prompt: '' }).input).toBe('prompt');
+  });
+
+  it('treats env values with secret-looking keys as secrets, and never quotes a URL with credentials', () => {
+    expect(read({ ...base, env: 'NPM_TOKEN=npm_abcdef123\nDEBUG=1' }).secrets).toEqual(['sk-ant-oat-abc', 'npm_abcdef123']);
+    expect(rejection({ ...base, repos: 'ftp://bob:hunter2secret@host/r.git' }).message).not.toContain('hunter2secret');
+    expect(read({ ...base, repos: 'ssh://git@github.com/o/r.git' }).repos).toEqual([{ url: 'ssh://git@github.com/o/r.git' }]);
   });
 
   it('takes the Fly token from the environment and masks both its forms', () => {

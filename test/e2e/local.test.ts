@@ -64,6 +64,16 @@ describe('local backend through dist/index.js', () => {
     expect(containersOf(runId)).toEqual([]);
   });
 
+  it('never lets agent output issue workflow commands, live or in the tail', async () => {
+    const { run } = local({ command: sh('echo "::error title=Injected::fake"; echo "::stop-commands::xyz"; echo "::set-output name=exit_code::0"; exit 1') });
+    const result = await run;
+    expect(result.stdout).toContain('::error title=Injected::fake'); // printed, as text
+    expect(result.commands.filter((c) => c.properties.includes('title=Injected'))).toEqual([]);
+    expect(result.commands.filter((c) => c.command === 'set-output')).toEqual([]);
+    expect(result.commands.find((c) => c.command === 'error')?.message).toMatch(/exited with code 1/);
+    expect(result.outputs.exit_code).toBe('1');
+  });
+
   it('keeps the step green with raise_on_failure false, outputs still set', async () => {
     const { run } = local({ command: sh('echo nope; exit 5'), inputs: { raise_on_failure: 'false' } });
     const result = await run;

@@ -181,6 +181,16 @@ describe.concurrent('FlyDriver against the fake Fly', () => {
     expectClean(o);
   });
 
+  it('adopts its own machine when the resent create meets the name the lost one took', async () => {
+    // The lookup after the lost answer comes back empty (the list lags): the resend gets 422 name_taken.
+    const o = await run({ script: { lines: lines(2), durationMs: 300 }, faults: [{ op: 'create', answer: 'lose-answer' }, { op: 'list', answer: { status: 200, body: [] } }] });
+    expect(o.error).toBeUndefined();
+    expect(o.fake.requests().filter((r) => r.op === 'create').map((r) => r.outcome)).toEqual(['lost', 422]);
+    expect(o.fake.machines()).toHaveLength(1);
+    expect(o.machine?.id).toBe(o.fake.machines()[0].id);
+    expectClean(o);
+  });
+
   it('reconciles a create answered 503 after the machine was made, even on the last attempt', async () => {
     // Lost answers on every attempt: the first made a machine, later ones must not.
     const o = await run({ faults: [{ op: 'create', times: 10, answer: 'lose-answer' }] }, { driver: { retry: { maxAttempts: 2, baseDelayMs: 20 } } });

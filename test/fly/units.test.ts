@@ -5,7 +5,7 @@ import { Pacer } from '../../src/http/pacer.js';
 import { backoffMs, classifyTransportError, DEFAULT_RETRY, retryAfterMs } from '../../src/http/retry.js';
 import { authorization, bareToken, flyEndpoints } from '../../src/machine/fly/client.js';
 import { exitStatus, readExit } from '../../src/machine/fly/exit.js';
-import { parseImageRef } from '../../src/machine/fly/image.js';
+import { parseImageRef } from '../../src/image/ref.js';
 import type { FlyMachineObject } from '../../src/machine/fly/machines.js';
 
 /** Time that moves only when someone sleeps. */

@@ -178,6 +178,16 @@ describe('a /fix comment on a pull request', () => {
     expect(fake.calls).toEqual([]);
   });
 
+  it('ignores a marker pasted into a comment by someone else, and posts its own', async () => {
+    const planted = { issue_number: 2, body: `${STICKY_MARKER}\nnot the action's`, user: { login: 'mallory', type: 'User' } };
+    await startFake({ comments: [planted] });
+    const p = await plan('issue_comment', prComment('/fix x'));
+    await p.comment.running({ backend: 'local', machineId: 'm1' });
+    expect(callsTo('PATCH', /\/issues\/comments\//)).toEqual([]);
+    expect(fake.comments.find((c) => c.id === p.comment.id)?.user.type).toBe('Bot');
+    expect(fake.comments.find((c) => c.user.login === 'mallory')?.body).toBe(planted.body);
+  });
+
   it('a second /fix on the same PR updates the one comment (found past a page of others), never adds one', async () => {
     const chatter = Array.from({ length: 130 }, (_, i) => ({ issue_number: 2, body: `comment ${i}`, user: { login: 'someone', type: 'User' } }));
     await startFake({ comments: chatter });
@@ -393,6 +403,13 @@ describe('a /fix comment on an issue', () => {
 describe('comment modes and workflow_dispatch', () => {
   /** Dispatched in the repository the example pull request lives in. */
   const dispatch = () => example('workflow_dispatch', undefined, (p) => { p.repository = example('pull_request', 'opened').repository; });
+
+  it('never runs on an event anyone can cause without write access (pull_request_target)', async () => {
+    await startFake();
+    const p = await plan('pull_request_target', example('pull_request', 'opened'), { prompt: 'fix' });
+    expect(p.skip).toEqual({ reason: expect.stringMatching(/pull_request_target event does not start a run/), quiet: true });
+    expect(fake.calls).toEqual([]);
+  });
 
   it('comment: never keeps the pull request silent but still runs', async () => {
     await startFake();

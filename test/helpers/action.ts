@@ -112,7 +112,21 @@ export function parseFileCommand(text: string): Record<string, string> {
   return values;
 }
 
+/** The commands the runner would act on: none between `::stop-commands::TOKEN` and `::TOKEN::`. */
 function parseCommands(stdout: string): ActionRun['commands'] {
   const decode = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
-  return [...stdout.matchAll(/^::([a-z-]+)( [^:]*)?::(.*)$/gm)].map(([, command, properties = '', message]) => ({ command, properties: decode(properties.trim()), message: decode(message) }));
+  const commands: ActionRun['commands'] = [];
+  let resumeToken: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (resumeToken) {
+      if (line === `::${resumeToken}::`) resumeToken = undefined;
+      continue;
+    }
+    const match = /^::([a-z-]+)( [^:]*)?::(.*)$/.exec(line);
+    if (!match) continue;
+    const [, command, properties = '', message] = match;
+    if (command === 'stop-commands') resumeToken = message;
+    else commands.push({ command, properties: decode(properties.trim()), message: decode(message) });
+  }
+  return commands;
 }

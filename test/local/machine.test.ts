@@ -53,6 +53,17 @@ describe('local machine lifecycle', () => {
     await machine.destroy();
   });
 
+  it('tells an OOM kill from any other SIGKILL by the engine\'s own oom event', async () => {
+    const oom = await driver.create(spec(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], { guest: { cpus: 1, memoryMb: 16, cpuKind: 'shared' } }));
+    // PID 1 ignores its own SIGKILL: a child is killed and its 137 passed on.
+    const killed = await driver.create(spec(['sh', '-c', "sh -c 'kill -9 $$'; exit $?"]));
+    await oom.wait(never());
+    await expect(killed.wait(never())).resolves.toEqual({ state: 'stopped', exitCode: 137, oomKilled: false });
+    expect(await api.oomEventSeen(oom.id, 60)).toBe(true);
+    expect(await api.oomEventSeen(killed.id, 60)).toBe(false);
+    await Promise.all([oom.destroy(), killed.destroy()]);
+  });
+
   it('asks for no more CPUs than the host has', async () => {
     const machine = await driver.create(spec(['true'], { guest: { cpus: 64, memoryMb: 64, cpuKind: 'performance' } }));
     await expect(machine.wait(never())).resolves.toMatchObject({ exitCode: 0 });

@@ -61,6 +61,8 @@ describe('LogSink', () => {
     const seen = s.markerSeen('exit');
     feed(s, 'working\n[flaude:exit:1]\nmore\n[flaude:pushed:fix/branch:0123abcd]\n[flaude:exit:42]\n');
     await seen;
+    // Text that only mentions a marker (cat of the entrypoint, an agent quoting one) is not one.
+    feed(s, 'echo "[flaude:exit:7]"\n[flaude:exit:$code]\nsee [flaude:exit:9] above\n');
     expect(s.markers.get('exit')).toBe('42');
     expect(s.markers.get('pushed')).toBe('fix/branch:0123abcd');
     s.end();

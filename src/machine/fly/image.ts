@@ -2,6 +2,7 @@
 // image goes to the app's own repository on Fly's registry under a content-addressed tag,
 // so it is built and pushed once per change and found by the exists-check ever after.
 import { buildImage, runDocker } from '../../image/docker-cli.js';
+import { parseImageRef } from '../../image/ref.js';
 import { contentTag } from '../../image/tag.js';
 import { bareToken, type FlyClient } from './client.js';
 import { manifestExists } from './registry.js';
@@ -41,17 +42,4 @@ async function push(host: string, ref: string, password: string, log: (line: str
     // Leave no credentials behind on a self-hosted runner.
     await runDocker(['logout', host]).catch(() => {});
   }
-}
-
-/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
-export function parseImageRef(ref: string): { host: string; repository: string; reference: string } {
-  const slash = ref.indexOf('/');
-  const first = slash < 0 ? '' : ref.slice(0, slash);
-  const hasHost = /[.:]/.test(first) || first === 'localhost';
-  const host = hasHost ? first : 'docker.io';
-  const rest = hasHost ? ref.slice(slash + 1) : ref;
-  const at = rest.indexOf('@');
-  if (at >= 0) return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
-  const colon = rest.lastIndexOf(':');
-  return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
 }

@@ -1,5 +1,7 @@
 // Machines resource: create (never twice), get, list, destroy, exec.
 import { randomUUID } from 'node:crypto';
+import { FlyAPIError } from '../../errors.js';
+import { realClock as clock } from '../../http/clock.js';
 import type { FlyClient } from './client.js';
 
 export interface FlyExitEvent {
@@ -65,16 +67,30 @@ export const machinePath = (app: string, id: string) => `${machinesPath(app)}/${
 export async function createMachine(client: FlyClient, app: string, body: CreateMachineBody): Promise<FlyMachineObject> {
   const key = randomUUID();
   const withKey = { ...body, config: { ...body.config, metadata: { ...body.config.metadata, [CREATE_KEY]: key } } };
-  const { body: machine } = await client.machines.request<FlyMachineObject>({
-    method: 'POST',
-    path: machinesPath(app),
-    json: withKey,
-    paceKey: appKey(app),
-    // Deleted ones too: a short run may have finished and auto-destroyed before we look.
-    reconcile: async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0],
-  });
+  // Deleted ones too: a short run may have finished and auto-destroyed before we look.
+  const findOurs = async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0];
+  let machine: FlyMachineObject;
+  try {
+    ({ body: machine } = await client.machines.request<FlyMachineObject>({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), reconcile: findOurs }));
+  } catch (err) {
+    // A resend after an ambiguous failure meets the name the first attempt took: that machine
+    // exists after all (the list had not caught up with it). It is ours: find it, never leave it.
+    if (!(err instanceof FlyAPIError && err.statusCode === 422 && err.detail.includes('name_taken'))) throw err;
+    const found = await eventually(findOurs);
+    if (!found) throw err;
+    machine = found;
+  }
   client.pacer.record(machineKey(machine.id));
   return machine;
+}
+
+/** The list may lag a create by a moment: ask a few times, a second apart. */
+async function eventually<T>(lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const found = await lookup();
+    if (found !== undefined || attempt === 5) return found;
+    await clock.sleep(1000);
+  }
 }
 
 /** undefined once the machine is gone for good. */
@@ -88,8 +104,9 @@ export async function listMachines(client: FlyClient, app: string, metadata: Rec
   for (const [key, value] of Object.entries(metadata)) query[`metadata.${key}`] = value;
   if (options.includeDeleted) query.include_deleted = 'true';
   const { body } = await client.machines.request<FlyMachineObject[]>({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app) });
-  // Filter here as well, in case a server honours only one metadata filter.
-  return (body ?? []).filter((m) => !m.config?.metadata || Object.entries(metadata).every(([k, v]) => m.config!.metadata![k] === v));
+  // Filter here as well, in case a server honours only some metadata filters: a machine
+  // without our labels is never ours (sweep would destroy it, reconcile would adopt it).
+  return (body ?? []).filter((m) => Object.entries(metadata).every(([k, v]) => m.config?.metadata?.[k] === v));
 }
 
 /** Force-destroys (killing it if running); already gone is fine. */

@@ -62,8 +62,9 @@ export class DockerApi {
       this.target = { path };
     } else if (host.startsWith('tcp://')) {
       const url = new URL(`http://${host.slice('tcp://'.length)}`);
+      url.port ||= '2375'; // Docker's own default for tcp://, as the CLI reads DOCKER_HOST
       this.pool = new Pool(url.origin);
-      this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
+      this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
     } else {
       throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
     }
@@ -107,6 +108,14 @@ export class DockerApi {
 
   async startContainer(id: string): Promise<void> {
     await this.json('POST', `/containers/${id}/start`);
+  }
+
+  /** Whether the engine reported an `oom` event for the container in the last `seconds`. */
+  async oomEventSeen(id: string, seconds: number): Promise<boolean> {
+    const now = Math.ceil(Date.now() / 1000);
+    const filters = encodeURIComponent(JSON.stringify({ type: ['container'], container: [id], event: ['oom'] }));
+    const res = await this.send('GET', `/events?since=${now - Math.ceil(seconds)}&until=${now}&filters=${filters}`, {});
+    return (await res.body.text()).includes('"oom"');
   }
 
   async inspectContainer(id: string): Promise<ContainerState> {

@@ -2,6 +2,7 @@
 import type { Config } from '../../config/config.js';
 import { AgentMachineError } from '../../errors.js';
 import { buildImage } from '../../image/docker-cli.js';
+import { parseImageRef } from '../../image/ref.js';
 import { contentTag } from '../../image/tag.js';
 import type { BackendDriver, Machine, MachineRef, MachineSpec } from '../machine.js';
 import { DockerApi, DockerApiError } from './docker-api.js';
@@ -37,7 +38,13 @@ export class LocalDriver implements BackendDriver {
     }
     if (this.config.image) {
       const deadline = AbortSignal.timeout(this.buildTimeoutMs);
-      const failure = await this.api.pullImage(tag, signal ? AbortSignal.any([deadline, signal]) : deadline);
+      // A name without a tag would pull every tag of the repository: ask for the one docker runs.
+      const { reference } = parseImageRef(tag);
+      const pullRef = tag.endsWith(`:${reference}`) || tag.endsWith(`@${reference}`) ? tag : `${tag}:${reference}`;
+      const failure = await this.api.pullImage(pullRef, signal ? AbortSignal.any([deadline, signal]) : deadline).catch((err: Error) => {
+        if (signal?.aborted) throw err;
+        return err.message; // the pull's own deadline: build instead
+      });
       if (!failure) {
         log(`Pulled image ${tag}`);
         return tag;
@@ -95,7 +102,10 @@ export class LocalDriver implements BackendDriver {
     // No label would match every container on the engine, ours or not.
     if (Object.keys(labels).length === 0) throw new Error('sweep needs at least one label');
     const ids = await this.api.listContainers(labels);
-    await Promise.all(ids.map((id) => this.api.removeContainer(id)));
+    const results = await Promise.allSettled(ids.map((id) => this.api.removeContainer(id)));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${(r.reason as Error).message}`] : []));
+    // One container that will not go must not hide the others that did.
+    if (failed.length) throw new AgentMachineError('DOCKER_API', `Could not remove container(s) ${failed.join('; ')}`);
     return ids;
   }
 

@@ -18,6 +18,8 @@ export class LocalMachine implements Machine {
   lastState = 'started';
 
   /** `output`: the container's multiplexed stream, attached before it started. */
+  private readonly createdAt = Date.now();
+
   constructor(private readonly api: DockerApi, readonly id: string, private readonly output: HijackedStream) {}
 
   /**
@@ -40,18 +42,22 @@ export class LocalMachine implements Machine {
       if (!control.stop.aborted) throw err;
     } finally {
       control.stop.removeEventListener('abort', stop);
+      // However the reader leaves (stop, its own error), the attach must not stay open:
+      // an unread attach blocks the container's output until the run times out.
+      stop();
     }
   }
 
   async wait(signal: AbortSignal): Promise<MachineStatus> {
     try {
       await this.api.waitContainer(this.id, signal);
-      let state = await this.api.inspectContainer(this.id);
+      const state = await this.api.inspectContainer(this.id);
       if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
-        // The engine learns of an OOM kill from a separate event that can trail the exit:
-        // look once more before calling a SIGKILL something other than out of memory.
+        // The engine learns of an OOM kill from a separate event that can trail the exit, and
+        // may then leave the flag unset: ask for the event itself before calling a SIGKILL
+        // something other than out of memory.
         await sleep(OOM_EVENT_LAG_MS);
-        state = await this.api.inspectContainer(this.id);
+        state.OOMKilled = await this.api.oomEventSeen(this.id, (Date.now() - this.createdAt) / 1000 + 1);
       }
       // A live container the engine lost (dead) or could not run (Error) did not exit normally.
       const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
