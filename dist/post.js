@@ -68525,9 +68525,21 @@ class FlyMachine {
         return pollLogs(this.client, this.app, this.id, control, this.warn);
     }
     async wait(signal) {
-        const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
-        this.lastState = status.state;
-        return status;
+        try {
+            const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
+            this.lastState = status.state;
+            return status;
+        }
+        catch (err) {
+            // Cut short (timeout, cancel) before a /wait came back, the last state seen is the
+            // create's `created`: ask once what it is now, so the outputs say where it was stuck.
+            if (signal.aborted) {
+                const now = await getMachine(this.client, this.app, this.id, AbortSignal.timeout(5000)).catch(() => undefined);
+                if (now)
+                    this.lastState = now.state;
+            }
+            throw err;
+        }
     }
     async exec(command, options = {}) {
         const answer = await execMachine(this.client, this.app, this.id, command, options.timeoutSeconds ?? 60);

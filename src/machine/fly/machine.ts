@@ -3,7 +3,7 @@ import { ExecResult } from '../exec-result.js';
 import type { LogControl, Machine, MachineStatus } from '../machine.js';
 import type { FlyClient } from './client.js';
 import { pollLogs } from './logs.js';
-import { destroyMachine, execMachine } from './machines.js';
+import { destroyMachine, execMachine, getMachine } from './machines.js';
 import { waitForExit } from './wait.js';
 
 export class FlyMachine implements Machine {
@@ -20,9 +20,19 @@ export class FlyMachine implements Machine {
   }
 
   async wait(signal: AbortSignal): Promise<MachineStatus> {
-    const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
-    this.lastState = status.state;
-    return status;
+    try {
+      const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
+      this.lastState = status.state;
+      return status;
+    } catch (err) {
+      // Cut short (timeout, cancel) before a /wait came back, the last state seen is the
+      // create's `created`: ask once what it is now, so the outputs say where it was stuck.
+      if (signal.aborted) {
+        const now = await getMachine(this.client, this.app, this.id, AbortSignal.timeout(5000)).catch(() => undefined);
+        if (now) this.lastState = now.state;
+      }
+      throw err;
+    }
   }
 
   async exec(command: string[], options: { timeoutSeconds?: number } = {}): Promise<ExecResult> {
