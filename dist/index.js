@@ -99496,12 +99496,17 @@ function checkReadyToRun(config, prompt) {
     }
     if (!config.image && !(0,external_node_fs_namespaceObject.existsSync)(config.dockerfile))
         throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
-    if (config.backend === 'fly') {
-        if (!config.fly.appName)
-            throw new InvalidConfigError('app_name', 'required when backend is fly');
-        if (!config.fly.apiToken)
-            throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
-    }
+    if (config.backend === 'fly')
+        flyTarget(config);
+}
+/** The Fly app and token a fly run (or its cleanup) cannot do without. */
+function flyTarget(config) {
+    const { appName, apiToken } = config.fly;
+    if (!appName)
+        throw new InvalidConfigError('app_name', 'required when backend is fly');
+    if (!apiToken)
+        throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+    return { appName, apiToken };
 }
 /** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */
 function secretForms(secret) {
@@ -105356,9 +105361,34 @@ class Pacer {
     }
 }
 
+;// CONCATENATED MODULE: ./src/secrets.ts
+// One place that knows the run's secrets: masked in the runner's log, redacted from
+// every text the action writes itself (log file, tail, summary, comment, errors).
+
+class Secrets {
+    values;
+    constructor(values) {
+        // Longest first, so a secret that contains another is redacted whole.
+        this.values = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
+    }
+    maskInRunnerLog() {
+        for (const value of this.values)
+            core_setSecret(value);
+    }
+    redact(text) {
+        let out = text;
+        for (const value of this.values)
+            if (out.includes(value))
+                out = out.split(value).join(REDACTED);
+        return out;
+    }
+}
+const REDACTED = '***';
+
 ;// CONCATENATED MODULE: ./src/machine/fly/client.ts
 // The Fly clients, one per origin: Machines API, logs API (api.fly.io) and registry.
 // Base URLs come from the environment so tests can point them at a local fake.
+
 
 
 
@@ -105391,9 +105421,7 @@ class FlyClient {
     constructor(options) {
         const endpoints = flyEndpoints(options.env);
         const bare = bareToken(options.token);
-        this.secrets = [options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')]
-            .filter((s) => s.length >= 8)
-            .sort((a, b) => b.length - a.length);
+        this.secrets = new Secrets([options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')].filter((s) => s.length >= 8));
         this.pacer = new Pacer();
         const common = { retry: options.retry };
         this.machines = new client_HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
@@ -105403,7 +105431,7 @@ class FlyClient {
     }
     /** Removes every form of the token from text that may end up in an error message. */
     redact(text) {
-        return this.secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+        return this.secrets.redact(text);
     }
     errors(what) {
         return {
@@ -105903,6 +105931,8 @@ class FlyMachine {
 }
 
 ;// CONCATENATED MODULE: ./src/machine/fly/driver.ts
+// The fly backend: each run on its own Fly Machine in the configured app.
+
 
 
 
@@ -105917,12 +105947,7 @@ class FlyDriver {
     warn;
     constructor(config, options = {}) {
         this.config = config;
-        if (!config.fly.appName)
-            throw new InvalidConfigError('app_name', 'required when backend is fly');
-        if (!config.fly.apiToken)
-            throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
-        this.app = config.fly.appName;
-        this.token = config.fly.apiToken;
+        ({ appName: this.app, apiToken: this.token } = flyTarget(config));
         this.client = new FlyClient({ token: this.token, env: options.env, retry: options.retry });
         this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
     }
@@ -106725,30 +106750,6 @@ async function withWorkflowCommandsStopped(fn) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/secrets.ts
-// One place that knows the run's secrets: masked in the runner's log, redacted from
-// every text the action writes itself (log file, tail, summary, comment, errors).
-
-class Secrets {
-    values;
-    constructor(values) {
-        // Longest first, so a secret that contains another is redacted whole.
-        this.values = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
-    }
-    maskInRunnerLog() {
-        for (const value of this.values)
-            core_setSecret(value);
-    }
-    redact(text) {
-        let out = text;
-        for (const value of this.values)
-            if (out.includes(value))
-                out = out.split(value).join(REDACTED);
-        return out;
-    }
-}
-const REDACTED = '***';
-
 ;// CONCATENATED MODULE: ./src/run/log-sink.ts
 // Where everything the agent prints goes: secrets redacted, the full text written to the log
 // file byte for byte, the last lines kept in a bounded ring, `[flaude:NAME:VALUE]` markers
@@ -106787,9 +106788,7 @@ class LogSink {
     constructor(options) {
         this.options = options;
         this.fd = (0,external_node_fs_namespaceObject.openSync)(options.file, 'w');
-        this.secrets = [...new Set(options.secrets.filter(Boolean))]
-            .sort((a, b) => b.length - a.length)
-            .map((s) => Buffer.from(s));
+        this.secrets = new Secrets(options.secrets).values.map((s) => Buffer.from(s));
         this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
         this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
     }
@@ -107000,7 +106999,8 @@ async function runMachine(driver, spec, sink, options) {
             options.warn(`Could not destroy machine ${machine.id} (${driver.name}); remove it by hand: ${err.message}`);
         }
     }
-    const marker = parseExitMarker(sink.markers.get('exit'));
+    const exitMarker = sink.markers.get('exit'); // the sink keeps only numeric exit markers
+    const marker = exitMarker === undefined ? null : Number(exitMarker);
     const exitCode = status?.exitCode ?? marker;
     const exitCodeSource = status?.exitCode != null ? 'api' : marker != null ? 'log-marker' : 'none';
     const state = status?.state ?? stateAtEnd;
@@ -107014,9 +107014,6 @@ async function runMachine(driver, spec, sink, options) {
 /** A wait whose timer never keeps the process alive once everything else is done. */
 function pause(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-function parseExitMarker(value) {
-    return value !== undefined && /^-?\d+$/.test(value) ? Number(value) : null;
 }
 
 ;// CONCATENATED MODULE: ./src/state.ts

@@ -67395,6 +67395,7 @@ module.exports = {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  fw: () => (/* binding */ flyTarget),
   Xg: () => (/* binding */ readConfig)
 });
 
@@ -67501,12 +67502,17 @@ function checkReadyToRun(config, prompt) {
     }
     if (!config.image && !existsSync(config.dockerfile))
         throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
-    if (config.backend === 'fly') {
-        if (!config.fly.appName)
-            throw new InvalidConfigError('app_name', 'required when backend is fly');
-        if (!config.fly.apiToken)
-            throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
-    }
+    if (config.backend === 'fly')
+        flyTarget(config);
+}
+/** The Fly app and token a fly run (or its cleanup) cannot do without. */
+function flyTarget(config) {
+    const { appName, apiToken } = config.fly;
+    if (!appName)
+        throw new errors/* InvalidConfigError */.uo('app_name', 'required when backend is fly');
+    if (!apiToken)
+        throw new errors/* InvalidConfigError */.uo('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+    return { appName, apiToken };
 }
 /** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */
 function secretForms(secret) {
@@ -67750,6 +67756,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   f: () => (/* binding */ createDriver)
 });
 
+// EXTERNAL MODULE: ./src/config/config.ts + 2 modules
+var config_config = __nccwpck_require__(9155);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -68003,9 +68011,12 @@ class Pacer {
     }
 }
 
+// EXTERNAL MODULE: ./src/secrets.ts
+var secrets = __nccwpck_require__(7194);
 ;// CONCATENATED MODULE: ./src/machine/fly/client.ts
 // The Fly clients, one per origin: Machines API, logs API (api.fly.io) and registry.
 // Base URLs come from the environment so tests can point them at a local fake.
+
 
 
 
@@ -68038,9 +68049,7 @@ class FlyClient {
     constructor(options) {
         const endpoints = flyEndpoints(options.env);
         const bare = bareToken(options.token);
-        this.secrets = [options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')]
-            .filter((s) => s.length >= 8)
-            .sort((a, b) => b.length - a.length);
+        this.secrets = new secrets/* Secrets */.S([options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')].filter((s) => s.length >= 8));
         this.pacer = new Pacer();
         const common = { retry: options.retry };
         this.machines = new HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
@@ -68050,7 +68059,7 @@ class FlyClient {
     }
     /** Removes every form of the token from text that may end up in an error message. */
     redact(text) {
-        return this.secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+        return this.secrets.redact(text);
     }
     errors(what) {
         return {
@@ -68554,6 +68563,8 @@ class FlyMachine {
 }
 
 ;// CONCATENATED MODULE: ./src/machine/fly/driver.ts
+// The fly backend: each run on its own Fly Machine in the configured app.
+
 
 
 
@@ -68568,12 +68579,7 @@ class FlyDriver {
     warn;
     constructor(config, options = {}) {
         this.config = config;
-        if (!config.fly.appName)
-            throw new errors/* InvalidConfigError */.uo('app_name', 'required when backend is fly');
-        if (!config.fly.apiToken)
-            throw new errors/* InvalidConfigError */.uo('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
-        this.app = config.fly.appName;
-        this.token = config.fly.apiToken;
+        ({ appName: this.app, apiToken: this.token } = (0,config_config/* flyTarget */.fw)(config));
         this.client = new FlyClient({ token: this.token, env: options.env, retry: options.retry });
         this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
     }

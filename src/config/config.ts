@@ -123,10 +123,15 @@ export function checkReadyToRun(config: Config, prompt: string | undefined): voi
     throw new InvalidConfigError('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
   }
   if (!config.image && !existsSync(config.dockerfile)) throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
-  if (config.backend === 'fly') {
-    if (!config.fly.appName) throw new InvalidConfigError('app_name', 'required when backend is fly');
-    if (!config.fly.apiToken) throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
-  }
+  if (config.backend === 'fly') flyTarget(config);
+}
+
+/** The Fly app and token a fly run (or its cleanup) cannot do without. */
+export function flyTarget(config: Config): { appName: string; apiToken: string } {
+  const { appName, apiToken } = config.fly;
+  if (!appName) throw new InvalidConfigError('app_name', 'required when backend is fly');
+  if (!apiToken) throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+  return { appName, apiToken };
 }
 
 /** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */

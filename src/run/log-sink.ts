@@ -3,7 +3,7 @@
 // read, and complete lines echoed live. Work is per chunk with native Buffer scans, so a
 // flood of output costs neither memory nor much time.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { REDACTED } from '../secrets.js';
+import { REDACTED, Secrets } from '../secrets.js';
 
 const NEWLINE = 0x0a;
 /** A line longer than this is cut for the tail and the echo (the log file keeps it whole). */
@@ -49,9 +49,7 @@ export class LogSink {
 
   constructor(private readonly options: LogSinkOptions) {
     this.fd = openSync(options.file, 'w');
-    this.secrets = [...new Set(options.secrets.filter(Boolean))]
-      .sort((a, b) => b.length - a.length)
-      .map((s) => Buffer.from(s));
+    this.secrets = new Secrets(options.secrets).values.map((s) => Buffer.from(s));
     this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
   }

@@ -67,7 +67,8 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
     }
   }
 
-  const marker = parseExitMarker(sink.markers.get('exit'));
+  const exitMarker = sink.markers.get('exit'); // the sink keeps only numeric exit markers
+  const marker = exitMarker === undefined ? null : Number(exitMarker);
   const exitCode = status?.exitCode ?? marker;
   const exitCodeSource: ExitCodeSource = status?.exitCode != null ? 'api' : marker != null ? 'log-marker' : 'none';
   const state = status?.state ?? stateAtEnd;
@@ -80,8 +81,4 @@ export async function runMachine(driver: BackendDriver, spec: MachineSpec, sink:
 /** A wait whose timer never keeps the process alive once everything else is done. */
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function parseExitMarker(value: string | undefined): number | null {
-  return value !== undefined && /^-?\d+$/.test(value) ? Number(value) : null;
 }

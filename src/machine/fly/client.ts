@@ -4,6 +4,7 @@ import { HttpClient, type FailedAnswer, type NoAnswer } from '../../http/client.
 import { Pacer } from '../../http/pacer.js';
 import type { RetryPolicy } from '../../http/retry.js';
 import { AgentMachineError, FlyAPIError } from '../../errors.js';
+import { Secrets } from '../../secrets.js';
 
 export interface FlyEndpoints {
   flaps: string;
@@ -45,14 +46,12 @@ export class FlyClient {
   /** host[:port] of the registry, as image references spell it. */
   readonly registryHost: string;
   readonly pacer: Pacer;
-  private readonly secrets: string[];
+  private readonly secrets: Secrets;
 
   constructor(options: FlyClientOptions) {
     const endpoints = flyEndpoints(options.env);
     const bare = bareToken(options.token);
-    this.secrets = [options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')]
-      .filter((s) => s.length >= 8)
-      .sort((a, b) => b.length - a.length);
+    this.secrets = new Secrets([options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')].filter((s) => s.length >= 8));
     this.pacer = new Pacer();
     const common = { retry: options.retry };
     this.machines = new HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
@@ -63,7 +62,7 @@ export class FlyClient {
 
   /** Removes every form of the token from text that may end up in an error message. */
   redact(text: string): string {
-    return this.secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+    return this.secrets.redact(text);
   }
 
   private errors(what: string) {

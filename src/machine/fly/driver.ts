@@ -1,6 +1,6 @@
 // The fly backend: each run on its own Fly Machine in the configured app.
-import type { Config } from '../../config/config.js';
-import { InvalidConfigError, NotSupportedError } from '../../errors.js';
+import { flyTarget, type Config } from '../../config/config.js';
+import { NotSupportedError } from '../../errors.js';
 import type { RetryPolicy } from '../../http/retry.js';
 import type { BackendDriver, Machine, MachineRef, MachineSpec } from '../machine.js';
 import { FlyClient } from './client.js';
@@ -24,10 +24,7 @@ export class FlyDriver implements BackendDriver {
   private readonly warn: (message: string) => void;
 
   constructor(private readonly config: Config, options: FlyDriverOptions = {}) {
-    if (!config.fly.appName) throw new InvalidConfigError('app_name', 'required when backend is fly');
-    if (!config.fly.apiToken) throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
-    this.app = config.fly.appName;
-    this.token = config.fly.apiToken;
+    ({ appName: this.app, apiToken: this.token } = flyTarget(config));
     this.client = new FlyClient({ token: this.token, env: options.env, retry: options.retry });
     this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
   }
