@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 9659:
+/***/ 89659:
 /***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
 
 
@@ -52,11 +52,11 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
 exports.getProxyUrl = getProxyUrl;
 exports.isHttps = isHttps;
-const http = __importStar(__nccwpck_require__(8611));
-const https = __importStar(__nccwpck_require__(5692));
-const pm = __importStar(__nccwpck_require__(3335));
-const tunnel = __importStar(__nccwpck_require__(770));
-const undici_1 = __nccwpck_require__(9231);
+const http = __importStar(__nccwpck_require__(58611));
+const https = __importStar(__nccwpck_require__(65692));
+const pm = __importStar(__nccwpck_require__(83335));
+const tunnel = __importStar(__nccwpck_require__(20770));
+const undici_1 = __nccwpck_require__(89231);
 var HttpCodes;
 (function (HttpCodes) {
     HttpCodes[HttpCodes["OK"] = 200] = "OK";
@@ -744,7 +744,7 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 
 /***/ }),
 
-/***/ 3335:
+/***/ 83335:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -844,33 +844,33 @@ class DecodedURL extends URL {
 
 /***/ }),
 
-/***/ 9231:
+/***/ 89231:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(2138)
-const Dispatcher = __nccwpck_require__(9784)
-const Pool = __nccwpck_require__(3959)
-const BalancedPool = __nccwpck_require__(2188)
-const Agent = __nccwpck_require__(4332)
-const ProxyAgent = __nccwpck_require__(8349)
-const EnvHttpProxyAgent = __nccwpck_require__(1630)
-const RetryAgent = __nccwpck_require__(7203)
-const errors = __nccwpck_require__(2344)
-const util = __nccwpck_require__(7375)
+const Client = __nccwpck_require__(82138)
+const Dispatcher = __nccwpck_require__(89784)
+const Pool = __nccwpck_require__(43959)
+const BalancedPool = __nccwpck_require__(12188)
+const Agent = __nccwpck_require__(14332)
+const ProxyAgent = __nccwpck_require__(68349)
+const EnvHttpProxyAgent = __nccwpck_require__(91630)
+const RetryAgent = __nccwpck_require__(27203)
+const errors = __nccwpck_require__(92344)
+const util = __nccwpck_require__(27375)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(436)
-const buildConnector = __nccwpck_require__(5005)
-const MockClient = __nccwpck_require__(9736)
-const MockAgent = __nccwpck_require__(2710)
-const MockPool = __nccwpck_require__(5157)
-const mockErrors = __nccwpck_require__(8024)
-const RetryHandler = __nccwpck_require__(3783)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(1088)
-const DecoratorHandler = __nccwpck_require__(9420)
-const RedirectHandler = __nccwpck_require__(7031)
-const createRedirectInterceptor = __nccwpck_require__(6097)
+const api = __nccwpck_require__(60436)
+const buildConnector = __nccwpck_require__(85005)
+const MockClient = __nccwpck_require__(69736)
+const MockAgent = __nccwpck_require__(82710)
+const MockPool = __nccwpck_require__(45157)
+const mockErrors = __nccwpck_require__(18024)
+const RetryHandler = __nccwpck_require__(93783)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(31088)
+const DecoratorHandler = __nccwpck_require__(99420)
+const RedirectHandler = __nccwpck_require__(87031)
+const createRedirectInterceptor = __nccwpck_require__(76097)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -888,9 +888,9 @@ module.exports.DecoratorHandler = DecoratorHandler
 module.exports.RedirectHandler = RedirectHandler
 module.exports.createRedirectInterceptor = createRedirectInterceptor
 module.exports.interceptors = {
-  redirect: __nccwpck_require__(5711),
-  retry: __nccwpck_require__(2117),
-  dump: __nccwpck_require__(5057),
+  redirect: __nccwpck_require__(35711),
+  retry: __nccwpck_require__(92117),
+  dump: __nccwpck_require__(85057),
   dns: __nccwpck_require__(8044)
 }
 
@@ -953,7 +953,7 @@ function makeDispatcher (fn) {
 module.exports.setGlobalDispatcher = setGlobalDispatcher
 module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(8033).fetch)
+const fetchImpl = (__nccwpck_require__(18033).fetch)
 module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -965,20 +965,20 @@ module.exports.fetch = async function fetch (init, options = undefined) {
     throw err
   }
 }
-module.exports.Headers = __nccwpck_require__(1271).Headers
-module.exports.Response = __nccwpck_require__(6678).Response
-module.exports.Request = __nccwpck_require__(7412).Request
-module.exports.FormData = __nccwpck_require__(6443).FormData
+module.exports.Headers = __nccwpck_require__(31271).Headers
+module.exports.Response = __nccwpck_require__(56678).Response
+module.exports.Request = __nccwpck_require__(27412).Request
+module.exports.FormData = __nccwpck_require__(66443).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
 module.exports.FileReader = __nccwpck_require__(9190).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(7038)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(77038)
 
 module.exports.setGlobalOrigin = setGlobalOrigin
 module.exports.getGlobalOrigin = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3832)
-const { kConstruct } = __nccwpck_require__(3202)
+const { CacheStorage } = __nccwpck_require__(93832)
+const { kConstruct } = __nccwpck_require__(33202)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
@@ -991,13 +991,13 @@ module.exports.getCookies = getCookies
 module.exports.getSetCookies = getSetCookies
 module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(2121)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(82121)
 
 module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(9617)
-module.exports.WebSocket = __nccwpck_require__(3061).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(39617)
+module.exports.WebSocket = __nccwpck_require__(23061).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
 module.exports.MessageEvent = MessageEvent
@@ -1013,18 +1013,18 @@ module.exports.MockPool = MockPool
 module.exports.MockAgent = MockAgent
 module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(5413)
+const { EventSource } = __nccwpck_require__(95413)
 
 module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 3979:
+/***/ 73979:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(7375)
-const { RequestAbortedError } = __nccwpck_require__(2344)
+const { addAbortListener } = __nccwpck_require__(27375)
+const { RequestAbortedError } = __nccwpck_require__(92344)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -1089,11 +1089,11 @@ module.exports = {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(2344)
-const util = __nccwpck_require__(7375)
-const { addSignal, removeSignal } = __nccwpck_require__(3979)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(92344)
+const util = __nccwpck_require__(27375)
+const { addSignal, removeSignal } = __nccwpck_require__(73979)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -1208,16 +1208,16 @@ const {
   Readable,
   Duplex,
   PassThrough
-} = __nccwpck_require__(7075)
+} = __nccwpck_require__(57075)
 const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(2344)
-const util = __nccwpck_require__(7375)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(3979)
-const assert = __nccwpck_require__(4589)
+} = __nccwpck_require__(92344)
+const util = __nccwpck_require__(27375)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(73979)
+const assert = __nccwpck_require__(34589)
 
 const kResume = Symbol('resume')
 
@@ -1457,17 +1457,17 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 2412:
+/***/ 22412:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(3946)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(2344)
-const util = __nccwpck_require__(7375)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7478)
-const { AsyncResource } = __nccwpck_require__(6698)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(73946)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(92344)
+const util = __nccwpck_require__(27375)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(47478)
+const { AsyncResource } = __nccwpck_require__(16698)
 
 class RequestHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -1678,18 +1678,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 4685:
+/***/ 24685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(2344)
-const util = __nccwpck_require__(7375)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7478)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(3979)
+const assert = __nccwpck_require__(34589)
+const { finished, PassThrough } = __nccwpck_require__(57075)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(92344)
+const util = __nccwpck_require__(27375)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(47478)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(73979)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1905,16 +1905,16 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 4106:
+/***/ 31725:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(2344)
-const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(7375)
-const { addSignal, removeSignal } = __nccwpck_require__(3979)
-const assert = __nccwpck_require__(4589)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(92344)
+const { AsyncResource } = __nccwpck_require__(16698)
+const util = __nccwpck_require__(27375)
+const { addSignal, removeSignal } = __nccwpck_require__(73979)
+const assert = __nccwpck_require__(34589)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -2020,32 +2020,32 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 436:
+/***/ 60436:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(2412)
-module.exports.stream = __nccwpck_require__(4685)
+module.exports.request = __nccwpck_require__(22412)
+module.exports.stream = __nccwpck_require__(24685)
 module.exports.pipeline = __nccwpck_require__(5483)
-module.exports.upgrade = __nccwpck_require__(4106)
+module.exports.upgrade = __nccwpck_require__(31725)
 module.exports.connect = __nccwpck_require__(1959)
 
 
 /***/ }),
 
-/***/ 3946:
+/***/ 73946:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(2344)
-const util = __nccwpck_require__(7375)
-const { ReadableStreamFrom } = __nccwpck_require__(7375)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(57075)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(92344)
+const util = __nccwpck_require__(27375)
+const { ReadableStreamFrom } = __nccwpck_require__(27375)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -2426,15 +2426,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7478:
+/***/ 47478:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(2344)
+} = __nccwpck_require__(92344)
 
-const { chunksDecode } = __nccwpck_require__(3946)
+const { chunksDecode } = __nccwpck_require__(73946)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -2526,16 +2526,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5005:
+/***/ 85005:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const net = __nccwpck_require__(7030)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7375)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(2344)
-const timers = __nccwpck_require__(7256)
+const net = __nccwpck_require__(77030)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(27375)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(92344)
+const timers = __nccwpck_require__(37256)
 
 function noop () {}
 
@@ -2620,7 +2620,7 @@ function buildConnector ({ allowH2, maxCachedSessions, socketPath, timeout, sess
     let socket
     if (protocol === 'https:') {
       if (!tls) {
-        tls = __nccwpck_require__(1692)
+        tls = __nccwpck_require__(41692)
       }
       servername = servername || options.servername || util.getServerName(host) || null
 
@@ -2898,12 +2898,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4567:
+/***/ 74567:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
-const util = __nccwpck_require__(7975)
+const diagnosticsChannel = __nccwpck_require__(53053)
+const util = __nccwpck_require__(57975)
 
 const undiciDebugLog = util.debuglog('undici')
 const fetchDebuglog = util.debuglog('fetch')
@@ -3107,7 +3107,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2344:
+/***/ 92344:
 /***/ ((module) => {
 
 
@@ -3547,8 +3547,8 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(2344)
-const assert = __nccwpck_require__(4589)
+} = __nccwpck_require__(92344)
+const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
   isValidHeaderValue,
@@ -3562,8 +3562,8 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(7375)
-const { channels } = __nccwpck_require__(4567)
+} = __nccwpck_require__(27375)
+const { channels } = __nccwpck_require__(74567)
 const { headerNameLowerCasedRecord } = __nccwpck_require__(4914)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
@@ -4028,7 +4028,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6130:
+/***/ 46130:
 /***/ ((module) => {
 
 module.exports = {
@@ -4102,7 +4102,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6675:
+/***/ 56675:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4261,23 +4261,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7375:
+/***/ 27375:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6130)
-const { IncomingMessage } = __nccwpck_require__(7067)
-const stream = __nccwpck_require__(7075)
-const net = __nccwpck_require__(7030)
+const assert = __nccwpck_require__(34589)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(46130)
+const { IncomingMessage } = __nccwpck_require__(37067)
+const stream = __nccwpck_require__(57075)
+const net = __nccwpck_require__(77030)
 const { Blob } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
-const { stringify } = __nccwpck_require__(1792)
-const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(2344)
+const nodeUtil = __nccwpck_require__(57975)
+const { stringify } = __nccwpck_require__(41792)
+const { EventEmitter: EE } = __nccwpck_require__(78474)
+const { InvalidArgumentError } = __nccwpck_require__(92344)
 const { headerNameLowerCasedRecord } = __nccwpck_require__(4914)
-const { tree } = __nccwpck_require__(6675)
+const { tree } = __nccwpck_require__(56675)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4987,18 +4987,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4332:
+/***/ 14332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(2344)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6130)
-const DispatcherBase = __nccwpck_require__(2540)
-const Pool = __nccwpck_require__(3959)
-const Client = __nccwpck_require__(2138)
-const util = __nccwpck_require__(7375)
-const createRedirectInterceptor = __nccwpck_require__(6097)
+const { InvalidArgumentError } = __nccwpck_require__(92344)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(46130)
+const DispatcherBase = __nccwpck_require__(82540)
+const Pool = __nccwpck_require__(43959)
+const Client = __nccwpck_require__(82138)
+const util = __nccwpck_require__(27375)
+const createRedirectInterceptor = __nccwpck_require__(76097)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -5127,7 +5127,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 2188:
+/***/ 12188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -5135,7 +5135,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(2344)
+} = __nccwpck_require__(92344)
 const {
   PoolBase,
   kClients,
@@ -5143,10 +5143,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(3229)
-const Pool = __nccwpck_require__(3959)
-const { kUrl, kInterceptors } = __nccwpck_require__(6130)
-const { parseOrigin } = __nccwpck_require__(7375)
+} = __nccwpck_require__(53229)
+const Pool = __nccwpck_require__(43959)
+const { kUrl, kInterceptors } = __nccwpck_require__(46130)
+const { parseOrigin } = __nccwpck_require__(27375)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -5350,10 +5350,10 @@ module.exports = BalancedPool
 
 /* global WebAssembly */
 
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7375)
-const { channels } = __nccwpck_require__(4567)
-const timers = __nccwpck_require__(7256)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(27375)
+const { channels } = __nccwpck_require__(74567)
+const timers = __nccwpck_require__(37256)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -5366,7 +5366,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(2344)
+} = __nccwpck_require__(92344)
 const {
   kUrl,
   kReset,
@@ -5399,9 +5399,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6130)
+} = __nccwpck_require__(46130)
 
-const constants = __nccwpck_require__(2529)
+const constants = __nccwpck_require__(92529)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -5413,11 +5413,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7635) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(47635) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(5593))
+    mod = await WebAssembly.compile(__nccwpck_require__(45593))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -5425,7 +5425,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7635))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(47635))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -6340,7 +6340,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(897).extractBody)
+      extractBody = (__nccwpck_require__(40897).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6863,21 +6863,21 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 3045:
+/***/ 93045:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { errorMonitor } = __nccwpck_require__(8474)
-const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(7375)
+const assert = __nccwpck_require__(34589)
+const { errorMonitor } = __nccwpck_require__(78474)
+const { pipeline } = __nccwpck_require__(57075)
+const util = __nccwpck_require__(27375)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(2344)
+} = __nccwpck_require__(92344)
 const {
   kUrl,
   kReset,
@@ -6896,7 +6896,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6130)
+} = __nccwpck_require__(46130)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6908,7 +6908,7 @@ let h2ExperimentalWarned = false
 /** @type {import('http2')} */
 let http2
 try {
-  http2 = __nccwpck_require__(2467)
+  http2 = __nccwpck_require__(32467)
 } catch {
   // @ts-ignore
   http2 = { constants: {} }
@@ -7302,7 +7302,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(897).extractBody)
+    extractBody ??= (__nccwpck_require__(40897).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -7662,26 +7662,26 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 2138:
+/***/ 82138:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
 
 
 
-const assert = __nccwpck_require__(4589)
-const net = __nccwpck_require__(7030)
-const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(7375)
-const { channels } = __nccwpck_require__(4567)
+const assert = __nccwpck_require__(34589)
+const net = __nccwpck_require__(77030)
+const http = __nccwpck_require__(37067)
+const util = __nccwpck_require__(27375)
+const { channels } = __nccwpck_require__(74567)
 const Request = __nccwpck_require__(8646)
-const DispatcherBase = __nccwpck_require__(2540)
+const DispatcherBase = __nccwpck_require__(82540)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(2344)
-const buildConnector = __nccwpck_require__(5005)
+} = __nccwpck_require__(92344)
+const buildConnector = __nccwpck_require__(85005)
 const {
   kUrl,
   kServerName,
@@ -7723,9 +7723,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6130)
+} = __nccwpck_require__(46130)
 const connectH1 = __nccwpck_require__(5580)
-const connectH2 = __nccwpck_require__(3045)
+const connectH2 = __nccwpck_require__(93045)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -8033,7 +8033,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(6097)
+const createRedirectInterceptor = __nccwpck_require__(76097)
 
 function onError (client, err) {
   if (
@@ -8293,19 +8293,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 2540:
+/***/ 82540:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(9784)
+const Dispatcher = __nccwpck_require__(89784)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(2344)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6130)
+} = __nccwpck_require__(92344)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(46130)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -8508,11 +8508,11 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 9784:
+/***/ 89784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = __nccwpck_require__(8474)
+const EventEmitter = __nccwpck_require__(78474)
 
 class Dispatcher extends EventEmitter {
   dispatch () {
@@ -8580,15 +8580,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 1630:
+/***/ 91630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(2540)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6130)
-const ProxyAgent = __nccwpck_require__(8349)
-const Agent = __nccwpck_require__(4332)
+const DispatcherBase = __nccwpck_require__(82540)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(46130)
+const ProxyAgent = __nccwpck_require__(68349)
+const Agent = __nccwpck_require__(14332)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -8871,14 +8871,14 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 3229:
+/***/ 53229:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(2540)
+const DispatcherBase = __nccwpck_require__(82540)
 const FixedQueue = __nccwpck_require__(5533)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6130)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(46130)
 const PoolStats = __nccwpck_require__(429)
 
 const kClients = Symbol('clients')
@@ -9075,7 +9075,7 @@ module.exports = {
 /***/ 429:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6130)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(46130)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -9113,7 +9113,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 3959:
+/***/ 43959:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -9124,14 +9124,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(3229)
-const Client = __nccwpck_require__(2138)
+} = __nccwpck_require__(53229)
+const Client = __nccwpck_require__(82138)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(2344)
-const util = __nccwpck_require__(7375)
-const { kUrl, kInterceptors } = __nccwpck_require__(6130)
-const buildConnector = __nccwpck_require__(5005)
+} = __nccwpck_require__(92344)
+const util = __nccwpck_require__(27375)
+const { kUrl, kInterceptors } = __nccwpck_require__(46130)
+const buildConnector = __nccwpck_require__(85005)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -9227,19 +9227,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 8349:
+/***/ 68349:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6130)
-const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(4332)
-const Pool = __nccwpck_require__(3959)
-const DispatcherBase = __nccwpck_require__(2540)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(2344)
-const buildConnector = __nccwpck_require__(5005)
-const Client = __nccwpck_require__(2138)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(46130)
+const { URL } = __nccwpck_require__(73136)
+const Agent = __nccwpck_require__(14332)
+const Pool = __nccwpck_require__(43959)
+const DispatcherBase = __nccwpck_require__(82540)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(92344)
+const buildConnector = __nccwpck_require__(85005)
+const Client = __nccwpck_require__(82138)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -9508,13 +9508,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 7203:
+/***/ 27203:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(9784)
-const RetryHandler = __nccwpck_require__(3783)
+const Dispatcher = __nccwpck_require__(89784)
+const RetryHandler = __nccwpck_require__(93783)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -9550,7 +9550,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 1088:
+/***/ 31088:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -9558,8 +9558,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(2344)
-const Agent = __nccwpck_require__(4332)
+const { InvalidArgumentError } = __nccwpck_require__(92344)
+const Agent = __nccwpck_require__(14332)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -9589,7 +9589,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9420:
+/***/ 99420:
 /***/ ((module) => {
 
 
@@ -9640,16 +9640,16 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 7031:
+/***/ 87031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(7375)
-const { kBodyUsed } = __nccwpck_require__(6130)
-const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(2344)
-const EE = __nccwpck_require__(8474)
+const util = __nccwpck_require__(27375)
+const { kBodyUsed } = __nccwpck_require__(46130)
+const assert = __nccwpck_require__(34589)
+const { InvalidArgumentError } = __nccwpck_require__(92344)
+const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
 
@@ -9879,20 +9879,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 3783:
+/***/ 93783:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6130)
-const { RequestRetryError } = __nccwpck_require__(2344)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(46130)
+const { RequestRetryError } = __nccwpck_require__(92344)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(7375)
+} = __nccwpck_require__(27375)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -10327,10 +10327,10 @@ module.exports = RetryHandler
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const { isIP } = __nccwpck_require__(7030)
-const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(9420)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(2344)
+const { isIP } = __nccwpck_require__(77030)
+const { lookup } = __nccwpck_require__(40610)
+const DecoratorHandler = __nccwpck_require__(99420)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(92344)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -10705,14 +10705,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 5057:
+/***/ 85057:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(7375)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(2344)
-const DecoratorHandler = __nccwpck_require__(9420)
+const util = __nccwpck_require__(27375)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(92344)
+const DecoratorHandler = __nccwpck_require__(99420)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -10835,12 +10835,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 6097:
+/***/ 76097:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(7031)
+const RedirectHandler = __nccwpck_require__(87031)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -10863,11 +10863,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 5711:
+/***/ 35711:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(7031)
+const RedirectHandler = __nccwpck_require__(87031)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -10894,11 +10894,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2117:
+/***/ 92117:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(3783)
+const RetryHandler = __nccwpck_require__(93783)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10920,13 +10920,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2529:
+/***/ 92529:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(7557);
+const utils_1 = __nccwpck_require__(47557);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -11204,7 +11204,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 7635:
+/***/ 47635:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11216,7 +11216,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 5593:
+/***/ 45593:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11228,7 +11228,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 7557:
+/***/ 47557:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -11249,13 +11249,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 2710:
+/***/ 82710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6130)
-const Agent = __nccwpck_require__(4332)
+const { kClients } = __nccwpck_require__(46130)
+const Agent = __nccwpck_require__(14332)
 const {
   kAgent,
   kMockAgentSet,
@@ -11266,14 +11266,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(5154)
-const MockClient = __nccwpck_require__(9736)
-const MockPool = __nccwpck_require__(5157)
-const { matchValue, buildMockOptions } = __nccwpck_require__(2042)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(2344)
-const Dispatcher = __nccwpck_require__(9784)
-const Pluralizer = __nccwpck_require__(4638)
-const PendingInterceptorsFormatter = __nccwpck_require__(6573)
+} = __nccwpck_require__(45154)
+const MockClient = __nccwpck_require__(69736)
+const MockPool = __nccwpck_require__(45157)
+const { matchValue, buildMockOptions } = __nccwpck_require__(22042)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(92344)
+const Dispatcher = __nccwpck_require__(89784)
+const Pluralizer = __nccwpck_require__(14638)
+const PendingInterceptorsFormatter = __nccwpck_require__(26573)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -11416,14 +11416,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 9736:
+/***/ 69736:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(2138)
-const { buildMockDispatch } = __nccwpck_require__(2042)
+const { promisify } = __nccwpck_require__(57975)
+const Client = __nccwpck_require__(82138)
+const { buildMockDispatch } = __nccwpck_require__(22042)
 const {
   kDispatches,
   kMockAgent,
@@ -11432,10 +11432,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(5154)
-const { MockInterceptor } = __nccwpck_require__(4452)
-const Symbols = __nccwpck_require__(6130)
-const { InvalidArgumentError } = __nccwpck_require__(2344)
+} = __nccwpck_require__(45154)
+const { MockInterceptor } = __nccwpck_require__(84452)
+const Symbols = __nccwpck_require__(46130)
+const { InvalidArgumentError } = __nccwpck_require__(92344)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -11482,12 +11482,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 8024:
+/***/ 18024:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(2344)
+const { UndiciError } = __nccwpck_require__(92344)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -11517,12 +11517,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4452:
+/***/ 84452:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(2042)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(22042)
 const {
   kDispatches,
   kDispatchKey,
@@ -11530,9 +11530,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(5154)
-const { InvalidArgumentError } = __nccwpck_require__(2344)
-const { buildURL } = __nccwpck_require__(7375)
+} = __nccwpck_require__(45154)
+const { InvalidArgumentError } = __nccwpck_require__(92344)
+const { buildURL } = __nccwpck_require__(27375)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -11731,14 +11731,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 5157:
+/***/ 45157:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(3959)
-const { buildMockDispatch } = __nccwpck_require__(2042)
+const { promisify } = __nccwpck_require__(57975)
+const Pool = __nccwpck_require__(43959)
+const { buildMockDispatch } = __nccwpck_require__(22042)
 const {
   kDispatches,
   kMockAgent,
@@ -11747,10 +11747,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(5154)
-const { MockInterceptor } = __nccwpck_require__(4452)
-const Symbols = __nccwpck_require__(6130)
-const { InvalidArgumentError } = __nccwpck_require__(2344)
+} = __nccwpck_require__(45154)
+const { MockInterceptor } = __nccwpck_require__(84452)
+const Symbols = __nccwpck_require__(46130)
+const { InvalidArgumentError } = __nccwpck_require__(92344)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -11797,7 +11797,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 5154:
+/***/ 45154:
 /***/ ((module) => {
 
 
@@ -11827,26 +11827,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2042:
+/***/ 22042:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(8024)
+const { MockNotMatchedError } = __nccwpck_require__(18024)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(5154)
-const { buildURL } = __nccwpck_require__(7375)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+} = __nccwpck_require__(45154)
+const { buildURL } = __nccwpck_require__(27375)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
     isPromise
   }
-} = __nccwpck_require__(7975)
+} = __nccwpck_require__(57975)
 
 function matchValue (match, value) {
   if (typeof match === 'string') {
@@ -12201,13 +12201,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6573:
+/***/ 26573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const { Console } = __nccwpck_require__(7540)
+const { Transform } = __nccwpck_require__(57075)
+const { Console } = __nccwpck_require__(37540)
 
 const PERSISTENT = process.versions.icu ? '✅' : 'Y '
 const NOT_PERSISTENT = process.versions.icu ? '❌' : 'N '
@@ -12251,7 +12251,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 4638:
+/***/ 14638:
 /***/ ((module) => {
 
 
@@ -12287,7 +12287,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 7256:
+/***/ 37256:
 /***/ ((module) => {
 
 
@@ -12717,21 +12717,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2185:
+/***/ 62185:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(3202)
-const { urlEquals, getFieldValues } = __nccwpck_require__(4159)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(7375)
-const { webidl } = __nccwpck_require__(220)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(6678)
-const { Request, fromInnerRequest } = __nccwpck_require__(7412)
-const { kState } = __nccwpck_require__(1944)
-const { fetching } = __nccwpck_require__(8033)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(7241)
-const assert = __nccwpck_require__(4589)
+const { kConstruct } = __nccwpck_require__(33202)
+const { urlEquals, getFieldValues } = __nccwpck_require__(54159)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(27375)
+const { webidl } = __nccwpck_require__(30220)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(56678)
+const { Request, fromInnerRequest } = __nccwpck_require__(27412)
+const { kState } = __nccwpck_require__(91944)
+const { fetching } = __nccwpck_require__(18033)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(77241)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -13583,15 +13583,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3832:
+/***/ 93832:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(3202)
-const { Cache } = __nccwpck_require__(2185)
-const { webidl } = __nccwpck_require__(220)
-const { kEnumerableProperty } = __nccwpck_require__(7375)
+const { kConstruct } = __nccwpck_require__(33202)
+const { Cache } = __nccwpck_require__(62185)
+const { webidl } = __nccwpck_require__(30220)
+const { kEnumerableProperty } = __nccwpck_require__(27375)
 
 class CacheStorage {
   /**
@@ -13742,26 +13742,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3202:
+/***/ 33202:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6130).kConstruct)
+  kConstruct: (__nccwpck_require__(46130).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 4159:
+/***/ 54159:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(2121)
-const { isValidHeaderName } = __nccwpck_require__(7241)
+const assert = __nccwpck_require__(34589)
+const { URLSerializer } = __nccwpck_require__(82121)
+const { isValidHeaderName } = __nccwpck_require__(77241)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -13806,7 +13806,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3819:
+/***/ 63819:
 /***/ ((module) => {
 
 
@@ -13830,10 +13830,10 @@ module.exports = {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(8745)
-const { stringify } = __nccwpck_require__(9556)
-const { webidl } = __nccwpck_require__(220)
-const { Headers } = __nccwpck_require__(1271)
+const { parseSetCookie } = __nccwpck_require__(68745)
+const { stringify } = __nccwpck_require__(39556)
+const { webidl } = __nccwpck_require__(30220)
+const { Headers } = __nccwpck_require__(31271)
 
 /**
  * @typedef {Object} Cookie
@@ -14016,15 +14016,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8745:
+/***/ 68745:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(3819)
-const { isCTLExcludingHtab } = __nccwpck_require__(9556)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(2121)
-const assert = __nccwpck_require__(4589)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(63819)
+const { isCTLExcludingHtab } = __nccwpck_require__(39556)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(82121)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @description Parses the field-value attributes of a set-cookie header string.
@@ -14333,7 +14333,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9556:
+/***/ 39556:
 /***/ ((module) => {
 
 
@@ -14692,13 +14692,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7974:
+/***/ 77974:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
-const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(8794)
+const { Transform } = __nccwpck_require__(57075)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(98794)
 
 /**
  * @type {number[]} BOM
@@ -15273,23 +15273,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5413:
+/***/ 95413:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(8033)
-const { makeRequest } = __nccwpck_require__(7412)
-const { webidl } = __nccwpck_require__(220)
-const { EventSourceStream } = __nccwpck_require__(7974)
-const { parseMIMEType } = __nccwpck_require__(2121)
-const { createFastMessageEvent } = __nccwpck_require__(9617)
-const { isNetworkError } = __nccwpck_require__(6678)
-const { delay } = __nccwpck_require__(8794)
-const { kEnumerableProperty } = __nccwpck_require__(7375)
-const { environmentSettingsObject } = __nccwpck_require__(7241)
-const { getGlobalDispatcher } = __nccwpck_require__(1088)
+const { pipeline } = __nccwpck_require__(57075)
+const { fetching } = __nccwpck_require__(18033)
+const { makeRequest } = __nccwpck_require__(27412)
+const { webidl } = __nccwpck_require__(30220)
+const { EventSourceStream } = __nccwpck_require__(77974)
+const { parseMIMEType } = __nccwpck_require__(82121)
+const { createFastMessageEvent } = __nccwpck_require__(39617)
+const { isNetworkError } = __nccwpck_require__(56678)
+const { delay } = __nccwpck_require__(98794)
+const { kEnumerableProperty } = __nccwpck_require__(27375)
+const { environmentSettingsObject } = __nccwpck_require__(77241)
+const { getGlobalDispatcher } = __nccwpck_require__(31088)
 
 let experimentalWarned = false
 
@@ -15763,7 +15763,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8794:
+/***/ 98794:
 /***/ ((module) => {
 
 
@@ -15807,12 +15807,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 897:
+/***/ 40897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(7375)
+const util = __nccwpck_require__(27375)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -15822,20 +15822,20 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(7241)
-const { FormData } = __nccwpck_require__(6443)
-const { kState } = __nccwpck_require__(1944)
-const { webidl } = __nccwpck_require__(220)
+} = __nccwpck_require__(77241)
+const { FormData } = __nccwpck_require__(66443)
+const { kState } = __nccwpck_require__(91944)
+const { webidl } = __nccwpck_require__(30220)
 const { Blob } = __nccwpck_require__(4573)
-const assert = __nccwpck_require__(4589)
-const { isErrored, isDisturbed } = __nccwpck_require__(7075)
-const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(2121)
+const assert = __nccwpck_require__(34589)
+const { isErrored, isDisturbed } = __nccwpck_require__(57075)
+const { isArrayBuffer } = __nccwpck_require__(73429)
+const { serializeAMimeType } = __nccwpck_require__(82121)
 const { multipartFormDataParser } = __nccwpck_require__(5779)
 let random
 
 try {
-  const crypto = __nccwpck_require__(7598)
+  const crypto = __nccwpck_require__(77598)
   random = (max) => crypto.randomInt(0, max)
 } catch {
   random = (max) => Math.floor(Math.random(max))
@@ -16474,12 +16474,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2121:
+/***/ 82121:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 const encoder = new TextEncoder()
 
@@ -17225,12 +17225,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 656:
+/***/ 90656:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6130)
+const { kConnected, kSize } = __nccwpck_require__(46130)
 
 class CompatWeakRef {
   constructor (value) {
@@ -17278,14 +17278,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 2835:
+/***/ 42835:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(1944)
-const { webidl } = __nccwpck_require__(220)
+const { kState } = __nccwpck_require__(91944)
+const { webidl } = __nccwpck_require__(30220)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -17416,12 +17416,12 @@ module.exports = { FileLike, isFileLike }
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(7375)
-const { utf8DecodeBytes } = __nccwpck_require__(7241)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(2121)
-const { isFileLike } = __nccwpck_require__(2835)
-const { makeEntry } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(27375)
+const { utf8DecodeBytes } = __nccwpck_require__(77241)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(82121)
+const { isFileLike } = __nccwpck_require__(42835)
+const { makeEntry } = __nccwpck_require__(66443)
+const assert = __nccwpck_require__(34589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
 const File = globalThis.File ?? NodeFile
@@ -17892,18 +17892,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6443:
+/***/ 66443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(7241)
-const { kState } = __nccwpck_require__(1944)
-const { kEnumerableProperty } = __nccwpck_require__(7375)
-const { FileLike, isFileLike } = __nccwpck_require__(2835)
-const { webidl } = __nccwpck_require__(220)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(77241)
+const { kState } = __nccwpck_require__(91944)
+const { kEnumerableProperty } = __nccwpck_require__(27375)
+const { FileLike, isFileLike } = __nccwpck_require__(42835)
+const { webidl } = __nccwpck_require__(30220)
 const { File: NativeFile } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 
 /** @type {globalThis['File']} */
 const File = globalThis.File ?? NativeFile
@@ -18151,7 +18151,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 7038:
+/***/ 77038:
 /***/ ((module) => {
 
 
@@ -18198,23 +18198,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1271:
+/***/ 31271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6130)
-const { kEnumerableProperty } = __nccwpck_require__(7375)
+const { kConstruct } = __nccwpck_require__(46130)
+const { kEnumerableProperty } = __nccwpck_require__(27375)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(7241)
-const { webidl } = __nccwpck_require__(220)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7975)
+} = __nccwpck_require__(77241)
+const { webidl } = __nccwpck_require__(30220)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(57975)
 
 const kHeadersMap = Symbol('headers map')
 const kHeadersSortedMap = Symbol('headers map sorted')
@@ -18892,7 +18892,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8033:
+/***/ 18033:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18905,10 +18905,10 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(6678)
-const { HeadersList } = __nccwpck_require__(1271)
-const { Request, cloneRequest } = __nccwpck_require__(7412)
-const zlib = __nccwpck_require__(8522)
+} = __nccwpck_require__(56678)
+const { HeadersList } = __nccwpck_require__(31271)
+const { Request, cloneRequest } = __nccwpck_require__(27412)
+const zlib = __nccwpck_require__(38522)
 const {
   bytesMatch,
   makePolicyContainer,
@@ -18943,10 +18943,10 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(7241)
-const { kState, kDispatcher } = __nccwpck_require__(1944)
-const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(897)
+} = __nccwpck_require__(77241)
+const { kState, kDispatcher } = __nccwpck_require__(91944)
+const assert = __nccwpck_require__(34589)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(40897)
 const {
   redirectStatusSet,
   nullBodyStatus,
@@ -18954,13 +18954,13 @@ const {
   requestBodyHeader,
   subresourceSet
 } = __nccwpck_require__(5336)
-const EE = __nccwpck_require__(8474)
-const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(7375)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(2121)
-const { getGlobalDispatcher } = __nccwpck_require__(1088)
-const { webidl } = __nccwpck_require__(220)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const EE = __nccwpck_require__(78474)
+const { Readable, pipeline, finished } = __nccwpck_require__(57075)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(27375)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(82121)
+const { getGlobalDispatcher } = __nccwpck_require__(31088)
+const { webidl } = __nccwpck_require__(30220)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
 const defaultUserAgent = typeof __UNDICI_IS_NODE__ !== 'undefined' || typeof esbuildDetection !== 'undefined'
@@ -21169,23 +21169,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7412:
+/***/ 27412:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(897)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(1271)
-const { FinalizationRegistry } = __nccwpck_require__(656)()
-const util = __nccwpck_require__(7375)
-const nodeUtil = __nccwpck_require__(7975)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(40897)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(31271)
+const { FinalizationRegistry } = __nccwpck_require__(90656)()
+const util = __nccwpck_require__(27375)
+const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(7241)
+} = __nccwpck_require__(77241)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -21197,12 +21197,12 @@ const {
   requestDuplex
 } = __nccwpck_require__(5336)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(1944)
-const { webidl } = __nccwpck_require__(220)
-const { URLSerializer } = __nccwpck_require__(2121)
-const { kConstruct } = __nccwpck_require__(6130)
-const assert = __nccwpck_require__(4589)
-const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(91944)
+const { webidl } = __nccwpck_require__(30220)
+const { URLSerializer } = __nccwpck_require__(82121)
+const { kConstruct } = __nccwpck_require__(46130)
+const assert = __nccwpck_require__(34589)
+const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
 const kAbortController = Symbol('abortController')
 
@@ -22213,15 +22213,15 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 6678:
+/***/ 56678:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(1271)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(897)
-const util = __nccwpck_require__(7375)
-const nodeUtil = __nccwpck_require__(7975)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(31271)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(40897)
+const util = __nccwpck_require__(27375)
+const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
   isValidReasonPhrase,
@@ -22232,18 +22232,18 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(7241)
+} = __nccwpck_require__(77241)
 const {
   redirectStatusSet,
   nullBodyStatus
 } = __nccwpck_require__(5336)
-const { kState, kHeaders } = __nccwpck_require__(1944)
-const { webidl } = __nccwpck_require__(220)
-const { FormData } = __nccwpck_require__(6443)
-const { URLSerializer } = __nccwpck_require__(2121)
-const { kConstruct } = __nccwpck_require__(6130)
-const assert = __nccwpck_require__(4589)
-const { types } = __nccwpck_require__(7975)
+const { kState, kHeaders } = __nccwpck_require__(91944)
+const { webidl } = __nccwpck_require__(30220)
+const { FormData } = __nccwpck_require__(66443)
+const { URLSerializer } = __nccwpck_require__(82121)
+const { kConstruct } = __nccwpck_require__(46130)
+const assert = __nccwpck_require__(34589)
+const { types } = __nccwpck_require__(57975)
 
 const textEncoder = new TextEncoder('utf-8')
 
@@ -22830,7 +22830,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1944:
+/***/ 91944:
 /***/ ((module) => {
 
 
@@ -22846,21 +22846,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7241:
+/***/ 77241:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const zlib = __nccwpck_require__(8522)
+const { Transform } = __nccwpck_require__(57075)
+const zlib = __nccwpck_require__(38522)
 const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(5336)
-const { getGlobalOrigin } = __nccwpck_require__(7038)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(2121)
+const { getGlobalOrigin } = __nccwpck_require__(77038)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(82121)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(7375)
-const assert = __nccwpck_require__(4589)
-const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(220)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(27375)
+const assert = __nccwpck_require__(34589)
+const { isUint8Array } = __nccwpck_require__(73429)
+const { webidl } = __nccwpck_require__(30220)
 
 let supportedHashes = []
 
@@ -22868,7 +22868,7 @@ let supportedHashes = []
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
   const possibleRelevantHashes = ['sha256', 'sha384', 'sha512']
   supportedHashes = crypto.getHashes().filter((hash) => possibleRelevantHashes.includes(hash))
 /* c8 ignore next 3 */
@@ -24485,14 +24485,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 220:
+/***/ 30220:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { types, inspect } = __nccwpck_require__(7975)
-const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(7375)
+const { types, inspect } = __nccwpck_require__(57975)
+const { markAsUncloneable } = __nccwpck_require__(75919)
+const { toUSVString } = __nccwpck_require__(27375)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -25187,7 +25187,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3922:
+/***/ 83922:
 /***/ ((module) => {
 
 
@@ -25493,16 +25493,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(1735)
+} = __nccwpck_require__(31735)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(5178)
-const { webidl } = __nccwpck_require__(220)
-const { kEnumerableProperty } = __nccwpck_require__(7375)
+} = __nccwpck_require__(15178)
+const { webidl } = __nccwpck_require__(30220)
+const { kEnumerableProperty } = __nccwpck_require__(27375)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -25835,12 +25835,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 558:
+/***/ 80558:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(220)
+const { webidl } = __nccwpck_require__(30220)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25920,7 +25920,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5178:
+/***/ 15178:
 /***/ ((module) => {
 
 
@@ -25937,7 +25937,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1735:
+/***/ 31735:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25948,12 +25948,12 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(5178)
-const { ProgressEvent } = __nccwpck_require__(558)
-const { getEncoding } = __nccwpck_require__(3922)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(2121)
-const { types } = __nccwpck_require__(7975)
-const { StringDecoder } = __nccwpck_require__(3193)
+} = __nccwpck_require__(15178)
+const { ProgressEvent } = __nccwpck_require__(80558)
+const { getEncoding } = __nccwpck_require__(83922)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(82121)
+const { types } = __nccwpck_require__(57975)
+const { StringDecoder } = __nccwpck_require__(13193)
 const { btoa } = __nccwpck_require__(4573)
 
 /** @type {PropertyDescriptor} */
@@ -26335,32 +26335,32 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7032:
+/***/ 27032:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(4411)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(84411)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(2679)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(2148)
-const { channels } = __nccwpck_require__(4567)
-const { CloseEvent } = __nccwpck_require__(9617)
-const { makeRequest } = __nccwpck_require__(7412)
-const { fetching } = __nccwpck_require__(8033)
-const { Headers, getHeadersList } = __nccwpck_require__(1271)
-const { getDecodeSplit } = __nccwpck_require__(7241)
-const { WebsocketFrameSend } = __nccwpck_require__(3055)
+} = __nccwpck_require__(32679)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(92148)
+const { channels } = __nccwpck_require__(74567)
+const { CloseEvent } = __nccwpck_require__(39617)
+const { makeRequest } = __nccwpck_require__(27412)
+const { fetching } = __nccwpck_require__(18033)
+const { Headers, getHeadersList } = __nccwpck_require__(31271)
+const { getDecodeSplit } = __nccwpck_require__(77241)
+const { WebsocketFrameSend } = __nccwpck_require__(63055)
 
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
 
@@ -26713,7 +26713,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4411:
+/***/ 84411:
 /***/ ((module) => {
 
 
@@ -26786,15 +26786,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9617:
+/***/ 39617:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(220)
-const { kEnumerableProperty } = __nccwpck_require__(7375)
-const { kConstruct } = __nccwpck_require__(6130)
-const { MessagePort } = __nccwpck_require__(5919)
+const { webidl } = __nccwpck_require__(30220)
+const { kEnumerableProperty } = __nccwpck_require__(27375)
+const { kConstruct } = __nccwpck_require__(46130)
+const { MessagePort } = __nccwpck_require__(75919)
 
 /**
  * @see https://html.spec.whatwg.org/multipage/comms.html#messageevent
@@ -27122,12 +27122,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3055:
+/***/ 63055:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(4411)
+const { maxUnsigned16Bit } = __nccwpck_require__(84411)
 
 const BUFFER_SIZE = 16386
 
@@ -27137,7 +27137,7 @@ let buffer = null
 let bufIdx = BUFFER_SIZE
 
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
   crypto = {
@@ -27225,14 +27225,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4836:
+/***/ 64836:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(2148)
-const { MessageSizeExceededError } = __nccwpck_require__(2344)
+const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
+const { isValidClientWindowBits } = __nccwpck_require__(92148)
+const { MessageSizeExceededError } = __nccwpck_require__(92344)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -27337,16 +27337,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 8265:
+/***/ 88265:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(4411)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(2679)
-const { channels } = __nccwpck_require__(4567)
+const { Writable } = __nccwpck_require__(57075)
+const assert = __nccwpck_require__(34589)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(84411)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32679)
+const { channels } = __nccwpck_require__(74567)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -27356,11 +27356,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(2148)
-const { WebsocketFrameSend } = __nccwpck_require__(3055)
-const { closeWebSocketConnection } = __nccwpck_require__(7032)
-const { PerMessageDeflate } = __nccwpck_require__(4836)
-const { MessageSizeExceededError } = __nccwpck_require__(2344)
+} = __nccwpck_require__(92148)
+const { WebsocketFrameSend } = __nccwpck_require__(63055)
+const { closeWebSocketConnection } = __nccwpck_require__(27032)
+const { PerMessageDeflate } = __nccwpck_require__(64836)
+const { MessageSizeExceededError } = __nccwpck_require__(92344)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27871,13 +27871,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1577:
+/***/ 81577:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3055)
-const { opcodes, sendHints } = __nccwpck_require__(4411)
+const { WebsocketFrameSend } = __nccwpck_require__(63055)
+const { opcodes, sendHints } = __nccwpck_require__(84411)
 const FixedQueue = __nccwpck_require__(5533)
 
 /** @type {typeof Uint8Array} */
@@ -27982,7 +27982,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 2679:
+/***/ 32679:
 /***/ ((module) => {
 
 
@@ -28001,16 +28001,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2148:
+/***/ 92148:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(2679)
-const { states, opcodes } = __nccwpck_require__(4411)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(9617)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32679)
+const { states, opcodes } = __nccwpck_require__(84411)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(39617)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(2121)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(82121)
 
 /* globals Blob */
 
@@ -28330,15 +28330,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3061:
+/***/ 23061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(220)
-const { URLSerializer } = __nccwpck_require__(2121)
-const { environmentSettingsObject } = __nccwpck_require__(7241)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(4411)
+const { webidl } = __nccwpck_require__(30220)
+const { URLSerializer } = __nccwpck_require__(82121)
+const { environmentSettingsObject } = __nccwpck_require__(77241)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(84411)
 const {
   kWebSocketURL,
   kReadyState,
@@ -28347,21 +28347,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(2679)
+} = __nccwpck_require__(32679)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(2148)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(7032)
-const { ByteParser } = __nccwpck_require__(8265)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(7375)
-const { getGlobalDispatcher } = __nccwpck_require__(1088)
-const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(9617)
-const { SendQueue } = __nccwpck_require__(1577)
+} = __nccwpck_require__(92148)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(27032)
+const { ByteParser } = __nccwpck_require__(88265)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(27375)
+const { getGlobalDispatcher } = __nccwpck_require__(31088)
+const { types } = __nccwpck_require__(57975)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(39617)
+const { SendQueue } = __nccwpck_require__(81577)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28932,34 +28932,34 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3368:
+/***/ 23368:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3069)
-const Dispatcher = __nccwpck_require__(2091)
-const Pool = __nccwpck_require__(7404)
-const BalancedPool = __nccwpck_require__(8973)
-const Agent = __nccwpck_require__(6261)
-const ProxyAgent = __nccwpck_require__(9848)
+const Client = __nccwpck_require__(43069)
+const Dispatcher = __nccwpck_require__(72091)
+const Pool = __nccwpck_require__(27404)
+const BalancedPool = __nccwpck_require__(48973)
+const Agent = __nccwpck_require__(86261)
+const ProxyAgent = __nccwpck_require__(69848)
 const EnvHttpProxyAgent = __nccwpck_require__(7897)
-const RetryAgent = __nccwpck_require__(1882)
-const errors = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
+const RetryAgent = __nccwpck_require__(21882)
+const errors = __nccwpck_require__(48091)
+const util = __nccwpck_require__(31544)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(5407)
-const buildConnector = __nccwpck_require__(2296)
-const MockClient = __nccwpck_require__(8957)
-const MockAgent = __nccwpck_require__(5973)
-const MockPool = __nccwpck_require__(8780)
-const mockErrors = __nccwpck_require__(5445)
-const RetryHandler = __nccwpck_require__(112)
+const api = __nccwpck_require__(65407)
+const buildConnector = __nccwpck_require__(72296)
+const MockClient = __nccwpck_require__(78957)
+const MockAgent = __nccwpck_require__(15973)
+const MockPool = __nccwpck_require__(78780)
+const mockErrors = __nccwpck_require__(35445)
+const RetryHandler = __nccwpck_require__(60112)
 const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(5837)
-const DecoratorHandler = __nccwpck_require__(7011)
-const RedirectHandler = __nccwpck_require__(5050)
-const createRedirectInterceptor = __nccwpck_require__(1676)
+const DecoratorHandler = __nccwpck_require__(57011)
+const RedirectHandler = __nccwpck_require__(25050)
+const createRedirectInterceptor = __nccwpck_require__(21676)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -28968,7 +28968,7 @@ __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 __webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
+module.exports.kT = ProxyAgent
 __webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
 __webpack_unused_export__ = RetryHandler
@@ -28977,10 +28977,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(3650),
-  retry: __nccwpck_require__(3874),
-  dump: __nccwpck_require__(2375),
-  dns: __nccwpck_require__(7251)
+  redirect: __nccwpck_require__(53650),
+  retry: __nccwpck_require__(73874),
+  dump: __nccwpck_require__(14756),
+  dns: __nccwpck_require__(97251)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -29042,7 +29042,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(7302).fetch)
+const fetchImpl = (__nccwpck_require__(47302).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -29054,39 +29054,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(3676).Headers
+/* unused reexport */ __nccwpck_require__(83676).Headers
 /* unused reexport */ __nccwpck_require__(9107).Response
-/* unused reexport */ __nccwpck_require__(6055).Request
-/* unused reexport */ __nccwpck_require__(9662).FormData
+/* unused reexport */ __nccwpck_require__(46055).Request
+/* unused reexport */ __nccwpck_require__(79662).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(6299).FileReader
+/* unused reexport */ __nccwpck_require__(96299).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(2443)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(42443)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(6949)
-const { kConstruct } = __nccwpck_require__(7589)
+const { CacheStorage } = __nccwpck_require__(76949)
+const { kConstruct } = __nccwpck_require__(87589)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(5437)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(35437)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(980)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(90980)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(44)
-/* unused reexport */ __nccwpck_require__(5366).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(50044)
+/* unused reexport */ __nccwpck_require__(55366).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -29102,7 +29102,7 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(6942)
+const { EventSource } = __nccwpck_require__(46942)
 
 __webpack_unused_export__ = EventSource
 
@@ -29112,8 +29112,8 @@ __webpack_unused_export__ = EventSource
 /***/ 9318:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(1544)
-const { RequestAbortedError } = __nccwpck_require__(8091)
+const { addAbortListener } = __nccwpck_require__(31544)
+const { RequestAbortedError } = __nccwpck_require__(48091)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -29173,15 +29173,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9724:
+/***/ 89724:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(48091)
+const util = __nccwpck_require__(31544)
 const { addSignal, removeSignal } = __nccwpck_require__(9318)
 
 class ConnectHandler extends AsyncResource {
@@ -29288,7 +29288,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6998:
+/***/ 86998:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -29297,16 +29297,16 @@ const {
   Readable,
   Duplex,
   PassThrough
-} = __nccwpck_require__(7075)
+} = __nccwpck_require__(57075)
 const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { AsyncResource } = __nccwpck_require__(6698)
+} = __nccwpck_require__(48091)
+const util = __nccwpck_require__(31544)
+const { AsyncResource } = __nccwpck_require__(16698)
 const { addSignal, removeSignal } = __nccwpck_require__(9318)
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 const kResume = Symbol('resume')
 
@@ -29551,12 +29551,12 @@ module.exports = pipeline
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(3135)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(8447)
-const { AsyncResource } = __nccwpck_require__(6698)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(13135)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(48091)
+const util = __nccwpck_require__(31544)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(28447)
+const { AsyncResource } = __nccwpck_require__(16698)
 
 class RequestHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -29767,17 +29767,17 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 576:
+/***/ 90576:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(8447)
-const { AsyncResource } = __nccwpck_require__(6698)
+const assert = __nccwpck_require__(34589)
+const { finished, PassThrough } = __nccwpck_require__(57075)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(48091)
+const util = __nccwpck_require__(31544)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(28447)
+const { AsyncResource } = __nccwpck_require__(16698)
 const { addSignal, removeSignal } = __nccwpck_require__(9318)
 
 class StreamHandler extends AsyncResource {
@@ -29994,16 +29994,16 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 2274:
+/***/ 42274:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8091)
-const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(1544)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(48091)
+const { AsyncResource } = __nccwpck_require__(16698)
+const util = __nccwpck_require__(31544)
 const { addSignal, removeSignal } = __nccwpck_require__(9318)
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -30109,32 +30109,32 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 5407:
+/***/ 65407:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports.request = __nccwpck_require__(8675)
-module.exports.stream = __nccwpck_require__(576)
-module.exports.pipeline = __nccwpck_require__(6998)
-module.exports.upgrade = __nccwpck_require__(2274)
-module.exports.connect = __nccwpck_require__(9724)
+module.exports.stream = __nccwpck_require__(90576)
+module.exports.pipeline = __nccwpck_require__(86998)
+module.exports.upgrade = __nccwpck_require__(42274)
+module.exports.connect = __nccwpck_require__(89724)
 
 
 /***/ }),
 
-/***/ 3135:
+/***/ 13135:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { ReadableStreamFrom } = __nccwpck_require__(1544)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(57075)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(48091)
+const util = __nccwpck_require__(31544)
+const { ReadableStreamFrom } = __nccwpck_require__(31544)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -30515,15 +30515,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 8447:
+/***/ 28447:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(48091)
 
-const { chunksDecode } = __nccwpck_require__(3135)
+const { chunksDecode } = __nccwpck_require__(13135)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -30615,16 +30615,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2296:
+/***/ 72296:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const net = __nccwpck_require__(7030)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(1544)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8091)
-const timers = __nccwpck_require__(2563)
+const net = __nccwpck_require__(77030)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(31544)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(48091)
+const timers = __nccwpck_require__(92563)
 
 function noop () {}
 
@@ -30709,7 +30709,7 @@ function buildConnector ({ allowH2, maxCachedSessions, socketPath, timeout, sess
     let socket
     if (protocol === 'https:') {
       if (!tls) {
-        tls = __nccwpck_require__(1692)
+        tls = __nccwpck_require__(41692)
       }
       servername = servername || options.servername || util.getServerName(host) || null
 
@@ -30862,7 +30862,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 1303:
+/***/ 61303:
 /***/ ((module) => {
 
 
@@ -30987,12 +30987,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8150:
+/***/ 78150:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
-const util = __nccwpck_require__(7975)
+const diagnosticsChannel = __nccwpck_require__(53053)
+const util = __nccwpck_require__(57975)
 
 const undiciDebugLog = util.debuglog('undici')
 const fetchDebuglog = util.debuglog('fetch')
@@ -31196,7 +31196,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8091:
+/***/ 48091:
 /***/ ((module) => {
 
 
@@ -31628,7 +31628,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8823:
+/***/ 98823:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31636,8 +31636,8 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8091)
-const assert = __nccwpck_require__(4589)
+} = __nccwpck_require__(48091)
+const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
   isValidHeaderValue,
@@ -31651,9 +31651,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(1544)
-const { channels } = __nccwpck_require__(8150)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(1303)
+} = __nccwpck_require__(31544)
+const { channels } = __nccwpck_require__(78150)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(61303)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -32117,7 +32117,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 9411:
+/***/ 99411:
 /***/ ((module) => {
 
 module.exports = {
@@ -32191,7 +32191,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3568:
+/***/ 23568:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -32199,7 +32199,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(1303)
+} = __nccwpck_require__(61303)
 
 class TstNode {
   /** @type {any} */
@@ -32350,23 +32350,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1544:
+/***/ 31544:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(9411)
-const { IncomingMessage } = __nccwpck_require__(7067)
-const stream = __nccwpck_require__(7075)
-const net = __nccwpck_require__(7030)
+const assert = __nccwpck_require__(34589)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(99411)
+const { IncomingMessage } = __nccwpck_require__(37067)
+const stream = __nccwpck_require__(57075)
+const net = __nccwpck_require__(77030)
 const { Blob } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
-const { stringify } = __nccwpck_require__(1792)
-const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(1303)
-const { tree } = __nccwpck_require__(3568)
+const nodeUtil = __nccwpck_require__(57975)
+const { stringify } = __nccwpck_require__(41792)
+const { EventEmitter: EE } = __nccwpck_require__(78474)
+const { InvalidArgumentError } = __nccwpck_require__(48091)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(61303)
+const { tree } = __nccwpck_require__(23568)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -33076,18 +33076,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6261:
+/***/ 86261:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(9411)
-const DispatcherBase = __nccwpck_require__(4745)
-const Pool = __nccwpck_require__(7404)
-const Client = __nccwpck_require__(3069)
-const util = __nccwpck_require__(1544)
-const createRedirectInterceptor = __nccwpck_require__(1676)
+const { InvalidArgumentError } = __nccwpck_require__(48091)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(99411)
+const DispatcherBase = __nccwpck_require__(44745)
+const Pool = __nccwpck_require__(27404)
+const Client = __nccwpck_require__(43069)
+const util = __nccwpck_require__(31544)
+const createRedirectInterceptor = __nccwpck_require__(21676)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -33216,7 +33216,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 8973:
+/***/ 48973:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -33224,7 +33224,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(48091)
 const {
   PoolBase,
   kClients,
@@ -33232,10 +33232,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(3272)
-const Pool = __nccwpck_require__(7404)
-const { kUrl, kInterceptors } = __nccwpck_require__(9411)
-const { parseOrigin } = __nccwpck_require__(1544)
+} = __nccwpck_require__(93272)
+const Pool = __nccwpck_require__(27404)
+const { kUrl, kInterceptors } = __nccwpck_require__(99411)
+const { parseOrigin } = __nccwpck_require__(31544)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -33432,17 +33432,17 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 1557:
+/***/ 81557:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 /* global WebAssembly */
 
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(1544)
-const { channels } = __nccwpck_require__(8150)
-const timers = __nccwpck_require__(2563)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(31544)
+const { channels } = __nccwpck_require__(78150)
+const timers = __nccwpck_require__(92563)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -33455,7 +33455,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(48091)
 const {
   kUrl,
   kReset,
@@ -33488,9 +33488,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(9411)
+} = __nccwpck_require__(99411)
 
-const constants = __nccwpck_require__(7424)
+const constants = __nccwpck_require__(67424)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -33502,7 +33502,7 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7846) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(87846) : undefined
 
   let mod
   try {
@@ -33514,7 +33514,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7846))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(87846))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -34429,7 +34429,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(8900).extractBody)
+      extractBody = (__nccwpck_require__(18900).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -34952,21 +34952,21 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 4092:
+/***/ 94092:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { errorMonitor } = __nccwpck_require__(8474)
-const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(1544)
+const assert = __nccwpck_require__(34589)
+const { errorMonitor } = __nccwpck_require__(78474)
+const { pipeline } = __nccwpck_require__(57075)
+const util = __nccwpck_require__(31544)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(48091)
 const {
   kUrl,
   kReset,
@@ -34985,7 +34985,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(9411)
+} = __nccwpck_require__(99411)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -34997,7 +34997,7 @@ let h2ExperimentalWarned = false
 /** @type {import('http2')} */
 let http2
 try {
-  http2 = __nccwpck_require__(2467)
+  http2 = __nccwpck_require__(32467)
 } catch {
   // @ts-ignore
   http2 = { constants: {} }
@@ -35391,7 +35391,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(8900).extractBody)
+    extractBody ??= (__nccwpck_require__(18900).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -35751,26 +35751,26 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3069:
+/***/ 43069:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
 
 
 
-const assert = __nccwpck_require__(4589)
-const net = __nccwpck_require__(7030)
-const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(1544)
-const { channels } = __nccwpck_require__(8150)
-const Request = __nccwpck_require__(8823)
-const DispatcherBase = __nccwpck_require__(4745)
+const assert = __nccwpck_require__(34589)
+const net = __nccwpck_require__(77030)
+const http = __nccwpck_require__(37067)
+const util = __nccwpck_require__(31544)
+const { channels } = __nccwpck_require__(78150)
+const Request = __nccwpck_require__(98823)
+const DispatcherBase = __nccwpck_require__(44745)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8091)
-const buildConnector = __nccwpck_require__(2296)
+} = __nccwpck_require__(48091)
+const buildConnector = __nccwpck_require__(72296)
 const {
   kUrl,
   kServerName,
@@ -35812,9 +35812,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(9411)
-const connectH1 = __nccwpck_require__(1557)
-const connectH2 = __nccwpck_require__(4092)
+} = __nccwpck_require__(99411)
+const connectH1 = __nccwpck_require__(81557)
+const connectH2 = __nccwpck_require__(94092)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -36122,7 +36122,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(1676)
+const createRedirectInterceptor = __nccwpck_require__(21676)
 
 function onError (client, err) {
   if (
@@ -36382,19 +36382,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 4745:
+/***/ 44745:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(2091)
+const Dispatcher = __nccwpck_require__(72091)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8091)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(9411)
+} = __nccwpck_require__(48091)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(99411)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -36597,11 +36597,11 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 2091:
+/***/ 72091:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = __nccwpck_require__(8474)
+const EventEmitter = __nccwpck_require__(78474)
 
 class Dispatcher extends EventEmitter {
   dispatch () {
@@ -36674,10 +36674,10 @@ module.exports = Dispatcher
 
 
 
-const DispatcherBase = __nccwpck_require__(4745)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(9411)
-const ProxyAgent = __nccwpck_require__(9848)
-const Agent = __nccwpck_require__(6261)
+const DispatcherBase = __nccwpck_require__(44745)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(99411)
+const ProxyAgent = __nccwpck_require__(69848)
+const Agent = __nccwpck_require__(86261)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -36836,7 +36836,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 6524:
+/***/ 96524:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -36960,15 +36960,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 3272:
+/***/ 93272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(4745)
-const FixedQueue = __nccwpck_require__(6524)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(9411)
-const PoolStats = __nccwpck_require__(9686)
+const DispatcherBase = __nccwpck_require__(44745)
+const FixedQueue = __nccwpck_require__(96524)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(99411)
+const PoolStats = __nccwpck_require__(39686)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -37161,10 +37161,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9686:
+/***/ 39686:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(9411)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(99411)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -37202,7 +37202,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 7404:
+/***/ 27404:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -37213,14 +37213,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(3272)
-const Client = __nccwpck_require__(3069)
+} = __nccwpck_require__(93272)
+const Client = __nccwpck_require__(43069)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { kUrl, kInterceptors } = __nccwpck_require__(9411)
-const buildConnector = __nccwpck_require__(2296)
+} = __nccwpck_require__(48091)
+const util = __nccwpck_require__(31544)
+const { kUrl, kInterceptors } = __nccwpck_require__(99411)
+const buildConnector = __nccwpck_require__(72296)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -37316,19 +37316,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9848:
+/***/ 69848:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(9411)
-const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(6261)
-const Pool = __nccwpck_require__(7404)
-const DispatcherBase = __nccwpck_require__(4745)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8091)
-const buildConnector = __nccwpck_require__(2296)
-const Client = __nccwpck_require__(3069)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(99411)
+const { URL } = __nccwpck_require__(73136)
+const Agent = __nccwpck_require__(86261)
+const Pool = __nccwpck_require__(27404)
+const DispatcherBase = __nccwpck_require__(44745)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(48091)
+const buildConnector = __nccwpck_require__(72296)
+const Client = __nccwpck_require__(43069)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -37597,13 +37597,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 1882:
+/***/ 21882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(2091)
-const RetryHandler = __nccwpck_require__(112)
+const Dispatcher = __nccwpck_require__(72091)
+const RetryHandler = __nccwpck_require__(60112)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -37647,8 +37647,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const Agent = __nccwpck_require__(6261)
+const { InvalidArgumentError } = __nccwpck_require__(48091)
+const Agent = __nccwpck_require__(86261)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -37678,7 +37678,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7011:
+/***/ 57011:
 /***/ ((module) => {
 
 
@@ -37729,16 +37729,16 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 5050:
+/***/ 25050:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(1544)
-const { kBodyUsed } = __nccwpck_require__(9411)
-const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const EE = __nccwpck_require__(8474)
+const util = __nccwpck_require__(31544)
+const { kBodyUsed } = __nccwpck_require__(99411)
+const assert = __nccwpck_require__(34589)
+const { InvalidArgumentError } = __nccwpck_require__(48091)
+const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
 
@@ -37968,20 +37968,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 112:
+/***/ 60112:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(9411)
-const { RequestRetryError } = __nccwpck_require__(8091)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(99411)
+const { RequestRetryError } = __nccwpck_require__(48091)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(1544)
+} = __nccwpck_require__(31544)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -38412,14 +38412,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 7251:
+/***/ 97251:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const { isIP } = __nccwpck_require__(7030)
-const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(7011)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8091)
+const { isIP } = __nccwpck_require__(77030)
+const { lookup } = __nccwpck_require__(40610)
+const DecoratorHandler = __nccwpck_require__(57011)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(48091)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -38794,14 +38794,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 2375:
+/***/ 14756:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(1544)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8091)
-const DecoratorHandler = __nccwpck_require__(7011)
+const util = __nccwpck_require__(31544)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(48091)
+const DecoratorHandler = __nccwpck_require__(57011)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -38924,12 +38924,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 1676:
+/***/ 21676:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(5050)
+const RedirectHandler = __nccwpck_require__(25050)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -38952,11 +38952,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 3650:
+/***/ 53650:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(5050)
+const RedirectHandler = __nccwpck_require__(25050)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -38983,11 +38983,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 3874:
+/***/ 73874:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(112)
+const RetryHandler = __nccwpck_require__(60112)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -39009,7 +39009,7 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 7424:
+/***/ 67424:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -39293,7 +39293,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 7846:
+/***/ 87846:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -39338,13 +39338,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 5973:
+/***/ 15973:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(9411)
-const Agent = __nccwpck_require__(6261)
+const { kClients } = __nccwpck_require__(99411)
+const Agent = __nccwpck_require__(86261)
 const {
   kAgent,
   kMockAgentSet,
@@ -39355,14 +39355,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(8149)
-const MockClient = __nccwpck_require__(8957)
-const MockPool = __nccwpck_require__(8780)
-const { matchValue, buildMockOptions } = __nccwpck_require__(1725)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8091)
-const Dispatcher = __nccwpck_require__(2091)
-const Pluralizer = __nccwpck_require__(8353)
-const PendingInterceptorsFormatter = __nccwpck_require__(1030)
+} = __nccwpck_require__(28149)
+const MockClient = __nccwpck_require__(78957)
+const MockPool = __nccwpck_require__(78780)
+const { matchValue, buildMockOptions } = __nccwpck_require__(61725)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(48091)
+const Dispatcher = __nccwpck_require__(72091)
+const Pluralizer = __nccwpck_require__(98353)
+const PendingInterceptorsFormatter = __nccwpck_require__(31030)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -39505,14 +39505,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 8957:
+/***/ 78957:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3069)
-const { buildMockDispatch } = __nccwpck_require__(1725)
+const { promisify } = __nccwpck_require__(57975)
+const Client = __nccwpck_require__(43069)
+const { buildMockDispatch } = __nccwpck_require__(61725)
 const {
   kDispatches,
   kMockAgent,
@@ -39521,10 +39521,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(8149)
-const { MockInterceptor } = __nccwpck_require__(1599)
-const Symbols = __nccwpck_require__(9411)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
+} = __nccwpck_require__(28149)
+const { MockInterceptor } = __nccwpck_require__(71599)
+const Symbols = __nccwpck_require__(99411)
+const { InvalidArgumentError } = __nccwpck_require__(48091)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -39571,12 +39571,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 5445:
+/***/ 35445:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8091)
+const { UndiciError } = __nccwpck_require__(48091)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -39606,12 +39606,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1599:
+/***/ 71599:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(1725)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(61725)
 const {
   kDispatches,
   kDispatchKey,
@@ -39619,9 +39619,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(8149)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const { buildURL } = __nccwpck_require__(1544)
+} = __nccwpck_require__(28149)
+const { InvalidArgumentError } = __nccwpck_require__(48091)
+const { buildURL } = __nccwpck_require__(31544)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -39820,14 +39820,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 8780:
+/***/ 78780:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(7404)
-const { buildMockDispatch } = __nccwpck_require__(1725)
+const { promisify } = __nccwpck_require__(57975)
+const Pool = __nccwpck_require__(27404)
+const { buildMockDispatch } = __nccwpck_require__(61725)
 const {
   kDispatches,
   kMockAgent,
@@ -39836,10 +39836,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(8149)
-const { MockInterceptor } = __nccwpck_require__(1599)
-const Symbols = __nccwpck_require__(9411)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
+} = __nccwpck_require__(28149)
+const { MockInterceptor } = __nccwpck_require__(71599)
+const Symbols = __nccwpck_require__(99411)
+const { InvalidArgumentError } = __nccwpck_require__(48091)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -39886,7 +39886,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 8149:
+/***/ 28149:
 /***/ ((module) => {
 
 
@@ -39916,26 +39916,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1725:
+/***/ 61725:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(5445)
+const { MockNotMatchedError } = __nccwpck_require__(35445)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(8149)
-const { buildURL } = __nccwpck_require__(1544)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+} = __nccwpck_require__(28149)
+const { buildURL } = __nccwpck_require__(31544)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
     isPromise
   }
-} = __nccwpck_require__(7975)
+} = __nccwpck_require__(57975)
 
 function matchValue (match, value) {
   if (typeof match === 'string') {
@@ -40290,13 +40290,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1030:
+/***/ 31030:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const { Console } = __nccwpck_require__(7540)
+const { Transform } = __nccwpck_require__(57075)
+const { Console } = __nccwpck_require__(37540)
 
 const PERSISTENT = process.versions.icu ? '✅' : 'Y '
 const NOT_PERSISTENT = process.versions.icu ? '❌' : 'N '
@@ -40340,7 +40340,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 8353:
+/***/ 98353:
 /***/ ((module) => {
 
 
@@ -40376,7 +40376,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 2563:
+/***/ 92563:
 /***/ ((module) => {
 
 
@@ -40811,16 +40811,16 @@ module.exports = {
 
 
 
-const { kConstruct } = __nccwpck_require__(7589)
-const { urlEquals, getFieldValues } = __nccwpck_require__(102)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(1544)
-const { webidl } = __nccwpck_require__(253)
+const { kConstruct } = __nccwpck_require__(87589)
+const { urlEquals, getFieldValues } = __nccwpck_require__(40102)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(31544)
+const { webidl } = __nccwpck_require__(10253)
 const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9107)
-const { Request, fromInnerRequest } = __nccwpck_require__(6055)
-const { kState } = __nccwpck_require__(4883)
-const { fetching } = __nccwpck_require__(7302)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(4296)
-const assert = __nccwpck_require__(4589)
+const { Request, fromInnerRequest } = __nccwpck_require__(46055)
+const { kState } = __nccwpck_require__(64883)
+const { fetching } = __nccwpck_require__(47302)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(14296)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -41672,15 +41672,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6949:
+/***/ 76949:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(7589)
+const { kConstruct } = __nccwpck_require__(87589)
 const { Cache } = __nccwpck_require__(4330)
-const { webidl } = __nccwpck_require__(253)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
+const { webidl } = __nccwpck_require__(10253)
+const { kEnumerableProperty } = __nccwpck_require__(31544)
 
 class CacheStorage {
   /**
@@ -41831,26 +41831,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7589:
+/***/ 87589:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(9411).kConstruct)
+  kConstruct: (__nccwpck_require__(99411).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 102:
+/***/ 40102:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(980)
-const { isValidHeaderName } = __nccwpck_require__(4296)
+const assert = __nccwpck_require__(34589)
+const { URLSerializer } = __nccwpck_require__(90980)
+const { isValidHeaderName } = __nccwpck_require__(14296)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -41914,15 +41914,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5437:
+/***/ 35437:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(2802)
-const { stringify } = __nccwpck_require__(5613)
-const { webidl } = __nccwpck_require__(253)
-const { Headers } = __nccwpck_require__(3676)
+const { parseSetCookie } = __nccwpck_require__(42802)
+const { stringify } = __nccwpck_require__(35613)
+const { webidl } = __nccwpck_require__(10253)
+const { Headers } = __nccwpck_require__(83676)
 
 /**
  * @typedef {Object} Cookie
@@ -42105,15 +42105,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2802:
+/***/ 42802:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(6820)
-const { isCTLExcludingHtab } = __nccwpck_require__(5613)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(980)
-const assert = __nccwpck_require__(4589)
+const { isCTLExcludingHtab } = __nccwpck_require__(35613)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(90980)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @description Parses the field-value attributes of a set-cookie header string.
@@ -42422,7 +42422,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5613:
+/***/ 35613:
 /***/ ((module) => {
 
 
@@ -42781,13 +42781,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2455:
+/***/ 82455:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
-const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(6627)
+const { Transform } = __nccwpck_require__(57075)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(76627)
 
 /**
  * @type {number[]} BOM
@@ -43362,22 +43362,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6942:
+/***/ 46942:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(7302)
-const { makeRequest } = __nccwpck_require__(6055)
-const { webidl } = __nccwpck_require__(253)
-const { EventSourceStream } = __nccwpck_require__(2455)
-const { parseMIMEType } = __nccwpck_require__(980)
-const { createFastMessageEvent } = __nccwpck_require__(44)
+const { pipeline } = __nccwpck_require__(57075)
+const { fetching } = __nccwpck_require__(47302)
+const { makeRequest } = __nccwpck_require__(46055)
+const { webidl } = __nccwpck_require__(10253)
+const { EventSourceStream } = __nccwpck_require__(82455)
+const { parseMIMEType } = __nccwpck_require__(90980)
+const { createFastMessageEvent } = __nccwpck_require__(50044)
 const { isNetworkError } = __nccwpck_require__(9107)
-const { delay } = __nccwpck_require__(6627)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
-const { environmentSettingsObject } = __nccwpck_require__(4296)
+const { delay } = __nccwpck_require__(76627)
+const { kEnumerableProperty } = __nccwpck_require__(31544)
+const { environmentSettingsObject } = __nccwpck_require__(14296)
 const { getGlobalDispatcher } = __nccwpck_require__(5837)
 
 let experimentalWarned = false
@@ -43852,7 +43852,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6627:
+/***/ 76627:
 /***/ ((module) => {
 
 
@@ -43896,12 +43896,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8900:
+/***/ 18900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(1544)
+const util = __nccwpck_require__(31544)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -43911,20 +43911,20 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(4296)
-const { FormData } = __nccwpck_require__(9662)
-const { kState } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
+} = __nccwpck_require__(14296)
+const { FormData } = __nccwpck_require__(79662)
+const { kState } = __nccwpck_require__(64883)
+const { webidl } = __nccwpck_require__(10253)
 const { Blob } = __nccwpck_require__(4573)
-const assert = __nccwpck_require__(4589)
-const { isErrored, isDisturbed } = __nccwpck_require__(7075)
-const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(980)
-const { multipartFormDataParser } = __nccwpck_require__(3100)
+const assert = __nccwpck_require__(34589)
+const { isErrored, isDisturbed } = __nccwpck_require__(57075)
+const { isArrayBuffer } = __nccwpck_require__(73429)
+const { serializeAMimeType } = __nccwpck_require__(90980)
+const { multipartFormDataParser } = __nccwpck_require__(93100)
 let random
 
 try {
-  const crypto = __nccwpck_require__(7598)
+  const crypto = __nccwpck_require__(77598)
   random = (max) => crypto.randomInt(0, max)
 } catch {
   random = (max) => Math.floor(Math.random(max))
@@ -44432,7 +44432,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1207:
+/***/ 61207:
 /***/ ((module) => {
 
 
@@ -44563,12 +44563,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 980:
+/***/ 90980:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 const encoder = new TextEncoder()
 
@@ -45314,12 +45314,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 933:
+/***/ 40933:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(9411)
+const { kConnected, kSize } = __nccwpck_require__(99411)
 
 class CompatWeakRef {
   constructor (value) {
@@ -45367,14 +45367,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 1506:
+/***/ 11506:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
+const { kState } = __nccwpck_require__(64883)
+const { webidl } = __nccwpck_require__(10253)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -45500,17 +45500,17 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 3100:
+/***/ 93100:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(1544)
-const { utf8DecodeBytes } = __nccwpck_require__(4296)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(980)
-const { isFileLike } = __nccwpck_require__(1506)
-const { makeEntry } = __nccwpck_require__(9662)
-const assert = __nccwpck_require__(4589)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(31544)
+const { utf8DecodeBytes } = __nccwpck_require__(14296)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(90980)
+const { isFileLike } = __nccwpck_require__(11506)
+const { makeEntry } = __nccwpck_require__(79662)
+const assert = __nccwpck_require__(34589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
 const File = globalThis.File ?? NodeFile
@@ -45981,18 +45981,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9662:
+/***/ 79662:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(4296)
-const { kState } = __nccwpck_require__(4883)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
-const { FileLike, isFileLike } = __nccwpck_require__(1506)
-const { webidl } = __nccwpck_require__(253)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(14296)
+const { kState } = __nccwpck_require__(64883)
+const { kEnumerableProperty } = __nccwpck_require__(31544)
+const { FileLike, isFileLike } = __nccwpck_require__(11506)
+const { webidl } = __nccwpck_require__(10253)
 const { File: NativeFile } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 
 /** @type {globalThis['File']} */
 const File = globalThis.File ?? NativeFile
@@ -46240,7 +46240,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 2443:
+/***/ 42443:
 /***/ ((module) => {
 
 
@@ -46287,23 +46287,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3676:
+/***/ 83676:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(9411)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
+const { kConstruct } = __nccwpck_require__(99411)
+const { kEnumerableProperty } = __nccwpck_require__(31544)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(4296)
-const { webidl } = __nccwpck_require__(253)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7975)
+} = __nccwpck_require__(14296)
+const { webidl } = __nccwpck_require__(10253)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(57975)
 
 const kHeadersMap = Symbol('headers map')
 const kHeadersSortedMap = Symbol('headers map sorted')
@@ -46981,7 +46981,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7302:
+/***/ 47302:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -46995,9 +46995,9 @@ const {
   makeResponse,
   fromInnerResponse
 } = __nccwpck_require__(9107)
-const { HeadersList } = __nccwpck_require__(3676)
-const { Request, cloneRequest } = __nccwpck_require__(6055)
-const zlib = __nccwpck_require__(8522)
+const { HeadersList } = __nccwpck_require__(83676)
+const { Request, cloneRequest } = __nccwpck_require__(46055)
+const zlib = __nccwpck_require__(38522)
 const {
   bytesMatch,
   makePolicyContainer,
@@ -47032,24 +47032,24 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(4296)
-const { kState, kDispatcher } = __nccwpck_require__(4883)
-const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(8900)
+} = __nccwpck_require__(14296)
+const { kState, kDispatcher } = __nccwpck_require__(64883)
+const assert = __nccwpck_require__(34589)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(18900)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(1207)
-const EE = __nccwpck_require__(8474)
-const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(1544)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(980)
+} = __nccwpck_require__(61207)
+const EE = __nccwpck_require__(78474)
+const { Readable, pipeline, finished } = __nccwpck_require__(57075)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(31544)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(90980)
 const { getGlobalDispatcher } = __nccwpck_require__(5837)
-const { webidl } = __nccwpck_require__(253)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { webidl } = __nccwpck_require__(10253)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
 const defaultUserAgent = typeof __UNDICI_IS_NODE__ !== 'undefined' || typeof esbuildDetection !== 'undefined'
@@ -49258,23 +49258,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6055:
+/***/ 46055:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(8900)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(3676)
-const { FinalizationRegistry } = __nccwpck_require__(933)()
-const util = __nccwpck_require__(1544)
-const nodeUtil = __nccwpck_require__(7975)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(18900)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(83676)
+const { FinalizationRegistry } = __nccwpck_require__(40933)()
+const util = __nccwpck_require__(31544)
+const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(4296)
+} = __nccwpck_require__(14296)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -49284,14 +49284,14 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(1207)
+} = __nccwpck_require__(61207)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
-const { URLSerializer } = __nccwpck_require__(980)
-const { kConstruct } = __nccwpck_require__(9411)
-const assert = __nccwpck_require__(4589)
-const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(64883)
+const { webidl } = __nccwpck_require__(10253)
+const { URLSerializer } = __nccwpck_require__(90980)
+const { kConstruct } = __nccwpck_require__(99411)
+const assert = __nccwpck_require__(34589)
+const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
 const kAbortController = Symbol('abortController')
 
@@ -50307,10 +50307,10 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(3676)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(8900)
-const util = __nccwpck_require__(1544)
-const nodeUtil = __nccwpck_require__(7975)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(83676)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(18900)
+const util = __nccwpck_require__(31544)
+const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
   isValidReasonPhrase,
@@ -50321,18 +50321,18 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(4296)
+} = __nccwpck_require__(14296)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(1207)
-const { kState, kHeaders } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
-const { FormData } = __nccwpck_require__(9662)
-const { URLSerializer } = __nccwpck_require__(980)
-const { kConstruct } = __nccwpck_require__(9411)
-const assert = __nccwpck_require__(4589)
-const { types } = __nccwpck_require__(7975)
+} = __nccwpck_require__(61207)
+const { kState, kHeaders } = __nccwpck_require__(64883)
+const { webidl } = __nccwpck_require__(10253)
+const { FormData } = __nccwpck_require__(79662)
+const { URLSerializer } = __nccwpck_require__(90980)
+const { kConstruct } = __nccwpck_require__(99411)
+const assert = __nccwpck_require__(34589)
+const { types } = __nccwpck_require__(57975)
 
 const textEncoder = new TextEncoder('utf-8')
 
@@ -50919,7 +50919,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4883:
+/***/ 64883:
 /***/ ((module) => {
 
 
@@ -50935,21 +50935,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4296:
+/***/ 14296:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(1207)
-const { getGlobalOrigin } = __nccwpck_require__(2443)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(980)
+const { Transform } = __nccwpck_require__(57075)
+const zlib = __nccwpck_require__(38522)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(61207)
+const { getGlobalOrigin } = __nccwpck_require__(42443)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(90980)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(1544)
-const assert = __nccwpck_require__(4589)
-const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(253)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(31544)
+const assert = __nccwpck_require__(34589)
+const { isUint8Array } = __nccwpck_require__(73429)
+const { webidl } = __nccwpck_require__(10253)
 
 let supportedHashes = []
 
@@ -50957,7 +50957,7 @@ let supportedHashes = []
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
   const possibleRelevantHashes = ['sha256', 'sha384', 'sha512']
   supportedHashes = crypto.getHashes().filter((hash) => possibleRelevantHashes.includes(hash))
 /* c8 ignore next 3 */
@@ -52574,14 +52574,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 253:
+/***/ 10253:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { types, inspect } = __nccwpck_require__(7975)
-const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(1544)
+const { types, inspect } = __nccwpck_require__(57975)
+const { markAsUncloneable } = __nccwpck_require__(75919)
+const { toUSVString } = __nccwpck_require__(31544)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -53276,7 +53276,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5207:
+/***/ 65207:
 /***/ ((module) => {
 
 
@@ -53573,7 +53573,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6299:
+/***/ 96299:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -53582,7 +53582,7 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(7522)
+} = __nccwpck_require__(77522)
 const {
   kState,
   kError,
@@ -53590,8 +53590,8 @@ const {
   kEvents,
   kAborted
 } = __nccwpck_require__(9657)
-const { webidl } = __nccwpck_require__(253)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
+const { webidl } = __nccwpck_require__(10253)
+const { kEnumerableProperty } = __nccwpck_require__(31544)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -53924,12 +53924,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2981:
+/***/ 32981:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(253)
+const { webidl } = __nccwpck_require__(10253)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -54026,7 +54026,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 77522:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -54038,11 +54038,11 @@ const {
   kAborted,
   kLastProgressEventFired
 } = __nccwpck_require__(9657)
-const { ProgressEvent } = __nccwpck_require__(2981)
-const { getEncoding } = __nccwpck_require__(5207)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(980)
-const { types } = __nccwpck_require__(7975)
-const { StringDecoder } = __nccwpck_require__(3193)
+const { ProgressEvent } = __nccwpck_require__(32981)
+const { getEncoding } = __nccwpck_require__(65207)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(90980)
+const { types } = __nccwpck_require__(57975)
+const { StringDecoder } = __nccwpck_require__(13193)
 const { btoa } = __nccwpck_require__(4573)
 
 /** @type {PropertyDescriptor} */
@@ -54429,27 +54429,27 @@ module.exports = {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(1816)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(21816)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(2456)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(5673)
-const { channels } = __nccwpck_require__(8150)
-const { CloseEvent } = __nccwpck_require__(44)
-const { makeRequest } = __nccwpck_require__(6055)
-const { fetching } = __nccwpck_require__(7302)
-const { Headers, getHeadersList } = __nccwpck_require__(3676)
-const { getDecodeSplit } = __nccwpck_require__(4296)
-const { WebsocketFrameSend } = __nccwpck_require__(9272)
+} = __nccwpck_require__(32456)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(95673)
+const { channels } = __nccwpck_require__(78150)
+const { CloseEvent } = __nccwpck_require__(50044)
+const { makeRequest } = __nccwpck_require__(46055)
+const { fetching } = __nccwpck_require__(47302)
+const { Headers, getHeadersList } = __nccwpck_require__(83676)
+const { getDecodeSplit } = __nccwpck_require__(14296)
+const { WebsocketFrameSend } = __nccwpck_require__(69272)
 
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
 
@@ -54802,7 +54802,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1816:
+/***/ 21816:
 /***/ ((module) => {
 
 
@@ -54875,15 +54875,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 44:
+/***/ 50044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(253)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
-const { kConstruct } = __nccwpck_require__(9411)
-const { MessagePort } = __nccwpck_require__(5919)
+const { webidl } = __nccwpck_require__(10253)
+const { kEnumerableProperty } = __nccwpck_require__(31544)
+const { kConstruct } = __nccwpck_require__(99411)
+const { MessagePort } = __nccwpck_require__(75919)
 
 /**
  * @see https://html.spec.whatwg.org/multipage/comms.html#messageevent
@@ -55211,12 +55211,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9272:
+/***/ 69272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(1816)
+const { maxUnsigned16Bit } = __nccwpck_require__(21816)
 
 const BUFFER_SIZE = 16386
 
@@ -55226,7 +55226,7 @@ let buffer = null
 let bufIdx = BUFFER_SIZE
 
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
   crypto = {
@@ -55314,14 +55314,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2869:
+/***/ 62869:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(5673)
-const { MessageSizeExceededError } = __nccwpck_require__(8091)
+const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
+const { isValidClientWindowBits } = __nccwpck_require__(95673)
+const { MessageSizeExceededError } = __nccwpck_require__(48091)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -55426,16 +55426,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 4588:
+/***/ 74588:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(1816)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(2456)
-const { channels } = __nccwpck_require__(8150)
+const { Writable } = __nccwpck_require__(57075)
+const assert = __nccwpck_require__(34589)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(21816)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32456)
+const { channels } = __nccwpck_require__(78150)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -55445,11 +55445,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(5673)
-const { WebsocketFrameSend } = __nccwpck_require__(9272)
+} = __nccwpck_require__(95673)
+const { WebsocketFrameSend } = __nccwpck_require__(69272)
 const { closeWebSocketConnection } = __nccwpck_require__(2569)
-const { PerMessageDeflate } = __nccwpck_require__(2869)
-const { MessageSizeExceededError } = __nccwpck_require__(8091)
+const { PerMessageDeflate } = __nccwpck_require__(62869)
+const { MessageSizeExceededError } = __nccwpck_require__(48091)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -55960,14 +55960,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 228:
+/***/ 90228:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(9272)
-const { opcodes, sendHints } = __nccwpck_require__(1816)
-const FixedQueue = __nccwpck_require__(6524)
+const { WebsocketFrameSend } = __nccwpck_require__(69272)
+const { opcodes, sendHints } = __nccwpck_require__(21816)
+const FixedQueue = __nccwpck_require__(96524)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -56071,7 +56071,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 2456:
+/***/ 32456:
 /***/ ((module) => {
 
 
@@ -56090,16 +56090,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5673:
+/***/ 95673:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(2456)
-const { states, opcodes } = __nccwpck_require__(1816)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(44)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32456)
+const { states, opcodes } = __nccwpck_require__(21816)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(50044)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(980)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(90980)
 
 /* globals Blob */
 
@@ -56419,15 +56419,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5366:
+/***/ 55366:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(253)
-const { URLSerializer } = __nccwpck_require__(980)
-const { environmentSettingsObject } = __nccwpck_require__(4296)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(1816)
+const { webidl } = __nccwpck_require__(10253)
+const { URLSerializer } = __nccwpck_require__(90980)
+const { environmentSettingsObject } = __nccwpck_require__(14296)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(21816)
 const {
   kWebSocketURL,
   kReadyState,
@@ -56436,21 +56436,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(2456)
+} = __nccwpck_require__(32456)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(5673)
+} = __nccwpck_require__(95673)
 const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(2569)
-const { ByteParser } = __nccwpck_require__(4588)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(1544)
+const { ByteParser } = __nccwpck_require__(74588)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(31544)
 const { getGlobalDispatcher } = __nccwpck_require__(5837)
-const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(44)
-const { SendQueue } = __nccwpck_require__(228)
+const { types } = __nccwpck_require__(57975)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(50044)
+const { SendQueue } = __nccwpck_require__(90228)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -57021,26 +57021,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 770:
+/***/ 20770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(218);
+module.exports = __nccwpck_require__(20218);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 20218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var net = __nccwpck_require__(9278);
-var tls = __nccwpck_require__(4756);
-var http = __nccwpck_require__(8611);
-var https = __nccwpck_require__(5692);
-var events = __nccwpck_require__(4434);
-var assert = __nccwpck_require__(2613);
-var util = __nccwpck_require__(9023);
+var net = __nccwpck_require__(69278);
+var tls = __nccwpck_require__(64756);
+var http = __nccwpck_require__(58611);
+var https = __nccwpck_require__(65692);
+var events = __nccwpck_require__(24434);
+var assert = __nccwpck_require__(42613);
+var util = __nccwpck_require__(39023);
 
 
 exports.httpOverHttp = httpOverHttp;
@@ -57300,37 +57300,37 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 46752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
+const Client = __nccwpck_require__(23701)
+const Dispatcher = __nccwpck_require__(30883)
+const Pool = __nccwpck_require__(30628)
 const BalancedPool = __nccwpck_require__(837)
-const RoundRobinPool = __nccwpck_require__(5520)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const Socks5ProxyAgent = __nccwpck_require__(7223)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const H2CClient = __nccwpck_require__(6815)
-const errors = __nccwpck_require__(8707)
+const RoundRobinPool = __nccwpck_require__(45520)
+const Agent = __nccwpck_require__(57405)
+const ProxyAgent = __nccwpck_require__(76672)
+const Socks5ProxyAgent = __nccwpck_require__(87223)
+const EnvHttpProxyAgent = __nccwpck_require__(53137)
+const RetryAgent = __nccwpck_require__(30050)
+const H2CClient = __nccwpck_require__(36815)
+const errors = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const { MockCallHistory, MockCallHistoryLog } = __nccwpck_require__(431)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const SnapshotAgent = __nccwpck_require__(5095)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
+const api = __nccwpck_require__(56615)
+const buildConnector = __nccwpck_require__(59136)
+const MockClient = __nccwpck_require__(47365)
+const { MockCallHistory, MockCallHistoryLog } = __nccwpck_require__(30431)
+const MockAgent = __nccwpck_require__(47501)
+const MockPool = __nccwpck_require__(94004)
+const SnapshotAgent = __nccwpck_require__(55095)
+const mockErrors = __nccwpck_require__(52429)
+const RetryHandler = __nccwpck_require__(17816)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(32581)
+const DecoratorHandler = __nccwpck_require__(58155)
 const RedirectHandler = __nccwpck_require__(8754)
 
 Object.assign(Dispatcher.prototype, api)
@@ -57351,21 +57351,21 @@ __webpack_unused_export__ = RetryHandler
 __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
+  redirect: __nccwpck_require__(21514),
   responseError: __nccwpck_require__(8918),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379),
-  cache: __nccwpck_require__(5542),
-  decompress: __nccwpck_require__(557),
-  deduplicate: __nccwpck_require__(7240)
+  retry: __nccwpck_require__(92026),
+  dump: __nccwpck_require__(88060),
+  dns: __nccwpck_require__(70379),
+  cache: __nccwpck_require__(75542),
+  decompress: __nccwpck_require__(40557),
+  deduplicate: __nccwpck_require__(67240)
 }
 
 __webpack_unused_export__ = {
-  MemoryCacheStore: __nccwpck_require__(4889)
+  MemoryCacheStore: __nccwpck_require__(74889)
 }
 
-const SqliteCacheStore = __nccwpck_require__(1522)
+const SqliteCacheStore = __nccwpck_require__(71522)
 __webpack_unused_export__ = SqliteCacheStore
 
 __webpack_unused_export__ = buildConnector
@@ -57427,7 +57427,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(54398).fetch)
 
 // Capture __filename at module load time for stack trace augmentation.
 // This may be undefined when bundled in environments like Node.js internals.
@@ -57467,22 +57467,22 @@ module.exports.hd = function fetch (init, options = undefined) {
     throw err
   })
 }
-module.exports.Headers = __nccwpck_require__(660).Headers
-module.exports.Response = __nccwpck_require__(9051).Response
+module.exports.Headers = __nccwpck_require__(60660).Headers
+module.exports.Response = __nccwpck_require__(99051).Response
 module.exports.Request = __nccwpck_require__(9967).Request
-module.exports.FormData = __nccwpck_require__(5910).FormData
+module.exports.FormData = __nccwpck_require__(35910).FormData
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(51059)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
 const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(8824)
+const { kConstruct } = __nccwpck_require__(36443)
 
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie, parseCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie, parseCookie } = __nccwpck_require__(79061)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
@@ -57490,21 +57490,21 @@ __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 __webpack_unused_export__ = parseCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(51900)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-const { WebSocket, ping } = __nccwpck_require__(3726)
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(15188)
+const { WebSocket, ping } = __nccwpck_require__(13726)
 module.exports.kb = WebSocket
 module.exports.rd = CloseEvent
 module.exports.NN = ErrorEvent
 module.exports.aM = MessageEvent
 __webpack_unused_export__ = ping
 
-/* unused reexport */ __nccwpck_require__(2873).WebSocketStream
-/* unused reexport */ __nccwpck_require__(6919).WebSocketError
+/* unused reexport */ __nccwpck_require__(12873).WebSocketStream
+/* unused reexport */ __nccwpck_require__(56919).WebSocketError
 
 __webpack_unused_export__ = makeDispatcher(api.request)
 __webpack_unused_export__ = makeDispatcher(api.stream)
@@ -57520,7 +57520,7 @@ __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = SnapshotAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(21238)
 
 module.exports.GD = EventSource
 
@@ -57542,13 +57542,13 @@ __webpack_unused_export__ = install
 
 /***/ }),
 
-/***/ 158:
+/***/ 80158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { RequestAbortedError } = __nccwpck_require__(68707)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -57608,16 +57608,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 34660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -57725,7 +57725,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 76862:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -57734,16 +57734,16 @@ const {
   Readable,
   Duplex,
   PassThrough
-} = __nccwpck_require__(7075)
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
+} = __nccwpck_require__(57075)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
 const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 function noop () {}
 
@@ -57984,15 +57984,15 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 14043:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { Readable } = __nccwpck_require__(49927)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 
 function noop () {}
@@ -58210,12 +58210,12 @@ module.exports.RequestHandler = RequestHandler
 
 
 
-const assert = __nccwpck_require__(4589)
-const { finished } = __nccwpck_require__(7075)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { finished } = __nccwpck_require__(57075)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 function noop () {}
 
@@ -58421,17 +58421,17 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 9501:
+/***/ 61882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const { AsyncResource } = __nccwpck_require__(6698)
-const assert = __nccwpck_require__(4589)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
+const { AsyncResource } = __nccwpck_require__(16698)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { kHTTP2Stream } = __nccwpck_require__(8824)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { kHTTP2Stream } = __nccwpck_require__(36443)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -58539,28 +58539,28 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 56615:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
+module.exports.request = __nccwpck_require__(14043)
 module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(9501)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.pipeline = __nccwpck_require__(76862)
+module.exports.upgrade = __nccwpck_require__(61882)
+module.exports.connect = __nccwpck_require__(34660)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 49927:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(57075)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { ReadableStreamFrom } = __nccwpck_require__(3440)
 
@@ -59140,14 +59140,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4889:
+/***/ 74889:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const { EventEmitter } = __nccwpck_require__(8474)
-const { assertCacheKey, assertCacheValue } = __nccwpck_require__(7659)
+const { Writable } = __nccwpck_require__(57075)
+const { EventEmitter } = __nccwpck_require__(78474)
+const { assertCacheKey, assertCacheValue } = __nccwpck_require__(47659)
 
 /**
  * @typedef {import('../../types/cache-interceptor.d.ts').default.CacheKey} CacheKey
@@ -59426,13 +59426,13 @@ module.exports = MemoryCacheStore
 
 /***/ }),
 
-/***/ 1522:
+/***/ 71522:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const { assertCacheKey, assertCacheValue } = __nccwpck_require__(7659)
+const { Writable } = __nccwpck_require__(57075)
+const { assertCacheKey, assertCacheValue } = __nccwpck_require__(47659)
 
 let DatabaseSync
 
@@ -59543,7 +59543,7 @@ module.exports = class SqliteCacheStore {
     }
 
     if (!DatabaseSync) {
-      DatabaseSync = (__nccwpck_require__(99).DatabaseSync)
+      DatabaseSync = (__nccwpck_require__(80099).DatabaseSync)
     }
     this.#db = new DatabaseSync(opts?.location ?? ':memory:')
 
@@ -59902,15 +59902,15 @@ function headerValueEquals (lhs, rhs) {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 59136:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const net = __nccwpck_require__(7030)
-const assert = __nccwpck_require__(4589)
+const net = __nccwpck_require__(77030)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 let tls // include tls conditionally since it is not always available
 
@@ -59985,7 +59985,7 @@ function buildConnector ({ allowH2, useH2c, maxCachedSessions, socketPath, timeo
     let socket
     if (protocol === 'https:') {
       if (!tls) {
-        tls = __nccwpck_require__(1692)
+        tls = __nccwpck_require__(41692)
       }
       servername = servername || options.servername || util.getServerName(host) || null
 
@@ -60068,7 +60068,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 10735:
 /***/ ((module) => {
 
 
@@ -60218,13 +60218,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 42414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
-const util = __nccwpck_require__(7975)
+const diagnosticsChannel = __nccwpck_require__(53053)
+const util = __nccwpck_require__(57975)
 
 const undiciDebugLog = util.debuglog('undici')
 const fetchDebuglog = util.debuglog('fetch')
@@ -60452,7 +60452,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 68707:
 /***/ ((module) => {
 
 
@@ -60936,7 +60936,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 44655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -60944,8 +60944,8 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
-const assert = __nccwpck_require__(4589)
+} = __nccwpck_require__(68707)
+const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
   isValidHeaderValue,
@@ -60962,8 +60962,8 @@ const {
   normalizedMethodRecords,
   getProtocolFromUrlString
 } = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+const { channels } = __nccwpck_require__(42414)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -61428,16 +61428,16 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 8082:
+/***/ 18082:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { EventEmitter } = __nccwpck_require__(8474)
+const { EventEmitter } = __nccwpck_require__(78474)
 const { Buffer } = __nccwpck_require__(4573)
-const { InvalidArgumentError, Socks5ProxyError } = __nccwpck_require__(8707)
-const { debuglog } = __nccwpck_require__(7975)
-const { parseAddress } = __nccwpck_require__(1732)
+const { InvalidArgumentError, Socks5ProxyError } = __nccwpck_require__(68707)
+const { debuglog } = __nccwpck_require__(57975)
+const { parseAddress } = __nccwpck_require__(51732)
 
 const debug = debuglog('undici:socks5')
 const EMPTY_BUFFER = Buffer.alloc(0)
@@ -61857,14 +61857,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1732:
+/***/ 51732:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Buffer } = __nccwpck_require__(4573)
-const net = __nccwpck_require__(7030)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const net = __nccwpck_require__(77030)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * Parse an address and determine its type
@@ -62076,7 +62076,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8824:
+/***/ 36443:
 /***/ ((module) => {
 
 
@@ -62159,7 +62159,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 67752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -62167,7 +62167,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(10735)
 
 class TstNode {
   /** @type {any} */
@@ -62331,17 +62331,17 @@ module.exports = {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(8824)
-const { IncomingMessage } = __nccwpck_require__(7067)
-const stream = __nccwpck_require__(7075)
-const net = __nccwpck_require__(7030)
-const { stringify } = __nccwpck_require__(1792)
-const { EventEmitter: EE } = __nccwpck_require__(8474)
-const timers = __nccwpck_require__(6603)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const assert = __nccwpck_require__(34589)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(36443)
+const { IncomingMessage } = __nccwpck_require__(37067)
+const stream = __nccwpck_require__(57075)
+const net = __nccwpck_require__(77030)
+const { stringify } = __nccwpck_require__(41792)
+const { EventEmitter: EE } = __nccwpck_require__(78474)
+const timers = __nccwpck_require__(96603)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(68707)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
+const { tree } = __nccwpck_require__(67752)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.', 2).map(v => Number(v))
 
@@ -63346,16 +63346,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 57405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(8824)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
+const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(68707)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(36443)
+const DispatcherBase = __nccwpck_require__(21841)
+const Pool = __nccwpck_require__(30628)
+const Client = __nccwpck_require__(23701)
 const util = __nccwpck_require__(3440)
 
 const kOnConnect = Symbol('onConnect')
@@ -63523,7 +63523,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   PoolBase,
   kClients,
@@ -63531,9 +63531,9 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl } = __nccwpck_require__(8824)
+} = __nccwpck_require__(42128)
+const Pool = __nccwpck_require__(30628)
+const { kUrl } = __nccwpck_require__(36443)
 const util = __nccwpck_require__(3440)
 const kFactory = Symbol('factory')
 
@@ -63750,10 +63750,10 @@ module.exports = BalancedPool
 
 /* global WebAssembly */
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const { channels } = __nccwpck_require__(42414)
+const timers = __nccwpck_require__(96603)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -63766,7 +63766,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -63800,9 +63800,9 @@ const {
   kResume,
   kHTTPContext,
   kClosed
-} = __nccwpck_require__(8824)
+} = __nccwpck_require__(36443)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(52824)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const removeAllListeners = util.removeAllListeners
@@ -63814,7 +63814,7 @@ const kTypeOfService = Symbol('kTypeOfService')
 let extractBody
 
 function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(63870) : undefined
 
   let mod
 
@@ -63835,7 +63835,7 @@ function lazyllhttp () {
 
   if (useWasmSIMD) {
     try {
-      mod = new WebAssembly.Module(__nccwpck_require__(3434))
+      mod = new WebAssembly.Module(__nccwpck_require__(53434))
     } catch {
     }
   }
@@ -63845,7 +63845,7 @@ function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(3870))
+    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(63870))
   }
 
   return new WebAssembly.Instance(mod, {
@@ -64914,7 +64914,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(84492).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -65519,13 +65519,13 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 88788:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { pipeline } = __nccwpck_require__(7075)
+const assert = __nccwpck_require__(34589)
+const { pipeline } = __nccwpck_require__(57075)
 const util = __nccwpck_require__(3440)
 const {
   RequestContentLengthMismatchError,
@@ -65535,7 +65535,7 @@ const {
   InvalidArgumentError,
   HeadersTimeoutError,
   BodyTimeoutError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -65564,8 +65564,8 @@ const {
   kRemoteSettings,
   kHTTP2Stream,
   kHTTP2SessionState
-} = __nccwpck_require__(8824)
-const { channels } = __nccwpck_require__(2414)
+} = __nccwpck_require__(36443)
+const { channels } = __nccwpck_require__(42414)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -65574,7 +65574,7 @@ let extractBody
 /** @type {import('http2')} */
 let http2
 try {
-  http2 = __nccwpck_require__(2467)
+  http2 = __nccwpck_require__(32467)
 } catch {
   // @ts-ignore
   http2 = { constants: {} }
@@ -66184,7 +66184,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(84492).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -66582,25 +66582,25 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 23701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const net = __nccwpck_require__(7030)
-const http = __nccwpck_require__(7067)
+const assert = __nccwpck_require__(34589)
+const net = __nccwpck_require__(77030)
+const http = __nccwpck_require__(37067)
 const util = __nccwpck_require__(3440)
-const { ClientStats } = __nccwpck_require__(6854)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const { ClientStats } = __nccwpck_require__(46854)
+const { channels } = __nccwpck_require__(42414)
+const Request = __nccwpck_require__(44655)
+const DispatcherBase = __nccwpck_require__(21841)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
 const {
   kUrl,
   kServerName,
@@ -66643,9 +66643,9 @@ const {
   kHTTP2ConnectionWindowSize,
   kResume,
   kPingInterval
-} = __nccwpck_require__(8824)
+} = __nccwpck_require__(36443)
 const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+const connectH2 = __nccwpck_require__(88788)
 
 const kClosedResolve = Symbol('kClosedResolve')
 
@@ -67258,20 +67258,20 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 21841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
-const UnwrapHandler = __nccwpck_require__(2365)
+const Dispatcher = __nccwpck_require__(30883)
+const UnwrapHandler = __nccwpck_require__(92365)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(8824)
+} = __nccwpck_require__(68707)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(36443)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -67461,12 +67461,12 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 30883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = __nccwpck_require__(8474)
-const WrapHandler = __nccwpck_require__(9510)
+const EventEmitter = __nccwpck_require__(78474)
+const WrapHandler = __nccwpck_require__(99510)
 
 const wrapInterceptor = (dispatch) => (opts, handler) => dispatch(opts, WrapHandler.wrap(handler))
 
@@ -67516,15 +67516,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 53137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(8824)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(21841)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(36443)
+const ProxyAgent = __nccwpck_require__(76672)
+const Agent = __nccwpck_require__(57405)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -67669,7 +67669,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 64660:
 /***/ ((module) => {
 
 
@@ -67811,13 +67811,13 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 6815:
+/***/ 36815:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Client = __nccwpck_require__(3701)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const Client = __nccwpck_require__(23701)
 
 class H2CClient extends Client {
   constructor (origin, clientOpts) {
@@ -67869,15 +67869,15 @@ module.exports = H2CClient
 
 /***/ }),
 
-/***/ 2128:
+/***/ 42128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { PoolStats } = __nccwpck_require__(6854)
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(8824)
+const { PoolStats } = __nccwpck_require__(46854)
+const DispatcherBase = __nccwpck_require__(21841)
+const FixedQueue = __nccwpck_require__(64660)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -68090,7 +68090,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 628:
+/***/ 30628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -68102,14 +68102,14 @@ const {
   kAddClient,
   kGetDispatcher,
   kRemoveClient
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(42128)
+const Client = __nccwpck_require__(23701)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { kUrl } = __nccwpck_require__(8824)
-const buildConnector = __nccwpck_require__(9136)
+const { kUrl } = __nccwpck_require__(36443)
+const buildConnector = __nccwpck_require__(59136)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -68215,20 +68215,20 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 76672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch } = __nccwpck_require__(8824)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
-const { channels } = __nccwpck_require__(2414)
-const Socks5ProxyAgent = __nccwpck_require__(7223)
+const { kProxy, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
+const Agent = __nccwpck_require__(57405)
+const Pool = __nccwpck_require__(30628)
+const DispatcherBase = __nccwpck_require__(21841)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
+const Client = __nccwpck_require__(23701)
+const { channels } = __nccwpck_require__(42414)
+const Socks5ProxyAgent = __nccwpck_require__(87223)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -68541,13 +68541,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 30050:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(30883)
+const RetryHandler = __nccwpck_require__(17816)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -68583,7 +68583,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 5520:
+/***/ 45520:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -68595,14 +68595,14 @@ const {
   kAddClient,
   kGetDispatcher,
   kRemoveClient
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(42128)
+const Client = __nccwpck_require__(23701)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { kUrl } = __nccwpck_require__(8824)
-const buildConnector = __nccwpck_require__(9136)
+const { kUrl } = __nccwpck_require__(36443)
+const buildConnector = __nccwpck_require__(59136)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -68727,21 +68727,21 @@ module.exports = RoundRobinPool
 
 /***/ }),
 
-/***/ 7223:
+/***/ 87223:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { URL } = __nccwpck_require__(3136)
+const { URL } = __nccwpck_require__(73136)
 
 let tls // include tls conditionally since it is not always available
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { Socks5Client, STATES } = __nccwpck_require__(8082)
-const { kDispatch, kClose, kDestroy } = __nccwpck_require__(8824)
-const Pool = __nccwpck_require__(628)
-const buildConnector = __nccwpck_require__(9136)
-const { debuglog } = __nccwpck_require__(7975)
+const DispatcherBase = __nccwpck_require__(21841)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { Socks5Client, STATES } = __nccwpck_require__(18082)
+const { kDispatch, kClose, kDestroy } = __nccwpck_require__(36443)
+const Pool = __nccwpck_require__(30628)
+const buildConnector = __nccwpck_require__(59136)
+const { debuglog } = __nccwpck_require__(57975)
 
 const debug = debuglog('undici:socks5-proxy')
 
@@ -68929,7 +68929,7 @@ class Socks5ProxyAgent extends DispatcherBase {
               let finalSocket = socket
               if (url.protocol === 'https:') {
                 if (!tls) {
-                  tls = __nccwpck_require__(1692)
+                  tls = __nccwpck_require__(41692)
                 }
                 debug('upgrading to TLS')
                 finalSocket = tls.connect({
@@ -69034,7 +69034,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2581:
+/***/ 32581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -69043,8 +69043,8 @@ module.exports = {
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.2')
 const legacyGlobalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const Agent = __nccwpck_require__(57405)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -69100,13 +69100,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9976:
+/***/ 39976:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const util = __nccwpck_require__(3440)
-const { kRedirectCacheControl } = __nccwpck_require__(8824)
+const { kRedirectCacheControl } = __nccwpck_require__(36443)
 const {
   parseCacheControlHeader,
   hasInvalidCacheControlDirective,
@@ -69114,7 +69114,7 @@ const {
   hasVaryStar,
   isInvalidOrWildcardVaryHeader,
   isEtagUsable
-} = __nccwpck_require__(7659)
+} = __nccwpck_require__(47659)
 
 /**
  * A suppressed redirect hop recorded by the redirect handler. Carried on
@@ -69126,7 +69126,7 @@ const {
  * @property {import('../../types/header.d.ts').IncomingHttpHeaders} headers The hop's response headers.
  * @property {number} receivedAt The time the hop's response headers were received.
  */
-const { parseHttpDate } = __nccwpck_require__(5453)
+const { parseHttpDate } = __nccwpck_require__(25453)
 
 function noop () {}
 
@@ -70288,12 +70288,12 @@ module.exports = CacheHandler
 
 /***/ }),
 
-/***/ 7133:
+/***/ 17133:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 /**
  * This takes care of revalidation requests we send to the origin. If we get
@@ -70419,13 +70419,13 @@ module.exports = CacheRevalidationHandler
 
 /***/ }),
 
-/***/ 8155:
+/***/ 58155:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const WrapHandler = __nccwpck_require__(9510)
+const assert = __nccwpck_require__(34589)
+const WrapHandler = __nccwpck_require__(99510)
 
 /**
  * @deprecated
@@ -70493,12 +70493,12 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 3599:
+/***/ 53599:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { RequestAbortedError } = __nccwpck_require__(68707)
 
 /**
  * @typedef {import('../../types/dispatcher.d.ts').default.DispatchHandler} DispatchHandler
@@ -71010,10 +71010,10 @@ module.exports = DeduplicationHandler
 
 
 const util = __nccwpck_require__(3440)
-const { kBodyUsed, kRedirectCacheControl } = __nccwpck_require__(8824)
-const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const EE = __nccwpck_require__(8474)
+const { kBodyUsed, kRedirectCacheControl } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
 
@@ -71284,15 +71284,15 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 17816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(8824)
-const { RequestRetryError } = __nccwpck_require__(8707)
-const WrapHandler = __nccwpck_require__(9510)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(36443)
+const { RequestRetryError } = __nccwpck_require__(68707)
+const WrapHandler = __nccwpck_require__(99510)
 const {
   isDisturbed,
   parseRangeHeader,
@@ -71795,13 +71795,13 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 2365:
+/***/ 92365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { parseHeaders } = __nccwpck_require__(3440)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 const kResume = Symbol('resume')
 
@@ -71908,12 +71908,12 @@ module.exports = class UnwrapHandler {
 
 /***/ }),
 
-/***/ 9510:
+/***/ 99510:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 module.exports = class WrapHandler {
   #handler
@@ -72020,17 +72020,17 @@ function toRawHeaderValue (value) {
 
 /***/ }),
 
-/***/ 5542:
+/***/ 75542:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(7075)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(57075)
 const util = __nccwpck_require__(3440)
-const CacheHandler = __nccwpck_require__(9976)
-const MemoryCacheStore = __nccwpck_require__(4889)
-const CacheRevalidationHandler = __nccwpck_require__(7133)
+const CacheHandler = __nccwpck_require__(39976)
+const MemoryCacheStore = __nccwpck_require__(74889)
+const CacheRevalidationHandler = __nccwpck_require__(17133)
 const {
   assertCacheStore,
   assertCacheMethods,
@@ -72040,9 +72040,9 @@ const {
   isInvalidOrWildcardVaryHeader,
   parseVaryHeader,
   isEtagUsable
-} = __nccwpck_require__(7659)
-const { AbortError } = __nccwpck_require__(8707)
-const { parseHttpDate } = __nccwpck_require__(5453)
+} = __nccwpck_require__(47659)
+const { AbortError } = __nccwpck_require__(68707)
+const { parseHttpDate } = __nccwpck_require__(25453)
 
 /**
  * @param {(string | RegExp)[] | undefined} origins
@@ -72773,15 +72773,15 @@ module.exports = (opts = {}) => {
 
 /***/ }),
 
-/***/ 557:
+/***/ 40557:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createInflate, createGunzip, createBrotliDecompress, createZstdDecompress } = __nccwpck_require__(8522)
-const { pipeline, Transform: TransformStream } = __nccwpck_require__(7075)
-const { InvalidArgumentError, ResponseExceededMaxSizeError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const { createInflate, createGunzip, createBrotliDecompress, createZstdDecompress } = __nccwpck_require__(38522)
+const { pipeline, Transform: TransformStream } = __nccwpck_require__(57075)
+const { InvalidArgumentError, ResponseExceededMaxSizeError } = __nccwpck_require__(68707)
+const DecoratorHandler = __nccwpck_require__(58155)
 const { runtimeFeatures } = __nccwpck_require__(313)
 
 /** @typedef {import('node:stream').Transform} Transform */
@@ -73347,15 +73347,15 @@ module.exports = createDecompressInterceptor
 
 /***/ }),
 
-/***/ 7240:
+/***/ 67240:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
+const diagnosticsChannel = __nccwpck_require__(53053)
 const util = __nccwpck_require__(3440)
-const DeduplicationHandler = __nccwpck_require__(3599)
-const { normalizeHeaders, makeCacheKey, makeDeduplicationKey } = __nccwpck_require__(7659)
+const DeduplicationHandler = __nccwpck_require__(53599)
+const { normalizeHeaders, makeCacheKey, makeDeduplicationKey } = __nccwpck_require__(47659)
 
 const pendingRequestsChannel = diagnosticsChannel.channel('undici:request:pending-requests')
 
@@ -73471,14 +73471,14 @@ module.exports = (opts = {}) => {
 
 /***/ }),
 
-/***/ 379:
+/***/ 70379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const { isIP } = __nccwpck_require__(7030)
-const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const { isIP } = __nccwpck_require__(77030)
+const { lookup } = __nccwpck_require__(40610)
+const DecoratorHandler = __nccwpck_require__(58155)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(68707)
 const maxInt = Math.pow(2, 31) - 1
 
 function hasSafeIterator (headers) {
@@ -74049,13 +74049,13 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 88060:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
+const DecoratorHandler = __nccwpck_require__(58155)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -74155,7 +74155,7 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 21514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -74189,8 +74189,8 @@ module.exports = createRedirectInterceptor
 
 
 // const { parseHeaders } = require('../core/util')
-const DecoratorHandler = __nccwpck_require__(8155)
-const { ResponseError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(58155)
+const { ResponseError } = __nccwpck_require__(68707)
 
 class ResponseErrorHandler extends DecoratorHandler {
   #statusCode
@@ -74285,11 +74285,11 @@ module.exports = () => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 92026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(17816)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -74311,13 +74311,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 52824:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.MINOR = exports.MAJOR = exports.HTAB_SP_VCHAR_OBS_TEXT = exports.QUOTED_STRING = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.HEX = exports.URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.STATUSES_HTTP = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.HEADER_STATE = exports.FINISH = exports.STATUSES = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(50172);
 // Emums
 exports.ERROR = {
     OK: 0,
@@ -74849,7 +74849,7 @@ exports["default"] = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 63870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -74872,7 +74872,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 3434:
+/***/ 53434:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -74895,7 +74895,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 172:
+/***/ 50172:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -74914,13 +74914,13 @@ function enumToMap(obj, filter = [], exceptions = []) {
 
 /***/ }),
 
-/***/ 7501:
+/***/ 47501:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(8824)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(36443)
+const Agent = __nccwpck_require__(57405)
 const {
   kAgent,
   kMockAgentSet,
@@ -74938,14 +74938,14 @@ const {
   kMockAgentAcceptsNonStandardSearchParameters,
   kMockCallHistoryAddLog,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, normalizeSearchParams, buildAndValidateMockOptions, normalizeOrigin } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
-const { MockCallHistory } = __nccwpck_require__(431)
+} = __nccwpck_require__(91117)
+const MockClient = __nccwpck_require__(47365)
+const MockPool = __nccwpck_require__(94004)
+const { matchValue, normalizeSearchParams, buildAndValidateMockOptions, normalizeOrigin } = __nccwpck_require__(53397)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
+const Dispatcher = __nccwpck_require__(30883)
+const PendingInterceptorsFormatter = __nccwpck_require__(56142)
+const { MockCallHistory } = __nccwpck_require__(30431)
 
 class MockAgent extends Dispatcher {
   constructor (opts = {}) {
@@ -75153,13 +75153,13 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 431:
+/***/ 30431:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kMockCallHistoryAddLog } = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { kMockCallHistoryAddLog } = __nccwpck_require__(91117)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 function handleFilterCallsWithOptions (criteria, options, handler, store, allLogs) {
   switch (options.operator) {
@@ -75408,14 +75408,14 @@ module.exports.MockCallHistoryLog = MockCallHistoryLog
 
 /***/ }),
 
-/***/ 7365:
+/***/ 47365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Client = __nccwpck_require__(23701)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -75425,10 +75425,10 @@ const {
   kOriginalDispatch,
   kConnected,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(8824)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -75483,12 +75483,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 52429:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(68707)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -75519,12 +75519,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 31511:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kDispatchKey,
@@ -75533,8 +75533,8 @@ const {
   kContentLength,
   kMockDispatch,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 const { serializePathWithQuery } = __nccwpck_require__(3440)
 
 /**
@@ -75735,14 +75735,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 94004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Pool = __nccwpck_require__(30628)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -75752,10 +75752,10 @@ const {
   kOriginalDispatch,
   kConnected,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(8824)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -75810,7 +75810,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 91117:
 /***/ ((module) => {
 
 
@@ -75849,12 +75849,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 53397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(52429)
 const {
   kDispatches,
   kMockAgent,
@@ -75862,15 +75862,15 @@ const {
   kOrigin,
   kGetNetConnect,
   kTotalDispatchCount
-} = __nccwpck_require__(1117)
+} = __nccwpck_require__(91117)
 const { serializePathWithQuery } = __nccwpck_require__(3440)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
     isPromise
   }
-} = __nccwpck_require__(7975)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(57975)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 function matchValue (match, value) {
   if (typeof match === 'string') {
@@ -76342,13 +76342,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 56142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const { Console } = __nccwpck_require__(7540)
+const { Transform } = __nccwpck_require__(57075)
+const { Console } = __nccwpck_require__(37540)
 
 const PERSISTENT = process.versions.icu ? '✅' : 'Y '
 const NOT_PERSISTENT = process.versions.icu ? '❌' : 'N '
@@ -76392,16 +76392,16 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 5095:
+/***/ 55095:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Agent = __nccwpck_require__(7405)
-const MockAgent = __nccwpck_require__(7501)
-const { SnapshotRecorder } = __nccwpck_require__(3766)
-const WrapHandler = __nccwpck_require__(9510)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
+const Agent = __nccwpck_require__(57405)
+const MockAgent = __nccwpck_require__(47501)
+const { SnapshotRecorder } = __nccwpck_require__(13766)
+const WrapHandler = __nccwpck_require__(99510)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
 const { validateSnapshotMode } = __nccwpck_require__(9683)
 
 const kSnapshotRecorder = Symbol('kSnapshotRecorder')
@@ -76752,15 +76752,15 @@ module.exports = SnapshotAgent
 
 /***/ }),
 
-/***/ 3766:
+/***/ 13766:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { writeFile, readFile, mkdir } = __nccwpck_require__(1455)
-const { dirname, resolve } = __nccwpck_require__(6760)
-const { setTimeout, clearTimeout } = __nccwpck_require__(7997)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
+const { writeFile, readFile, mkdir } = __nccwpck_require__(51455)
+const { dirname, resolve } = __nccwpck_require__(76760)
+const { setTimeout, clearTimeout } = __nccwpck_require__(87997)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
 const { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = __nccwpck_require__(9683)
 
 /**
@@ -77352,7 +77352,7 @@ module.exports = { SnapshotRecorder, formatRequestKey, createRequestHash, filter
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 const { runtimeFeatures } = __nccwpck_require__(313)
 
 /**
@@ -77379,7 +77379,7 @@ function createHeaderFilters (matchOptions = {}) {
 }
 
 const crypto = runtimeFeatures.has('crypto')
-  ? __nccwpck_require__(7598)
+  ? __nccwpck_require__(77598)
   : null
 
 /**
@@ -77512,7 +77512,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7659:
+/***/ 47659:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -78228,7 +78228,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5453:
+/***/ 25453:
 /***/ ((module) => {
 
 
@@ -78905,7 +78905,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6436:
+/***/ 56436:
 /***/ ((module) => {
 
 
@@ -78950,10 +78950,10 @@ module.exports = {
 /** @type {Record<NodeModuleName, () => any>} */
 const lazyLoaders = {
   __proto__: null,
-  'node:crypto': () => __nccwpck_require__(7598),
-  'node:sqlite': () => __nccwpck_require__(99),
-  'node:worker_threads': () => __nccwpck_require__(5919),
-  'node:zlib': () => __nccwpck_require__(8522)
+  'node:crypto': () => __nccwpck_require__(77598),
+  'node:sqlite': () => __nccwpck_require__(80099),
+  'node:worker_threads': () => __nccwpck_require__(75919),
+  'node:zlib': () => __nccwpck_require__(38522)
 }
 
 /**
@@ -79071,7 +79071,7 @@ module.exports["default"] = instance
 
 /***/ }),
 
-/***/ 6854:
+/***/ 46854:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -79083,7 +79083,7 @@ const {
   kSize,
   kFree,
   kQueued
-} = __nccwpck_require__(8824)
+} = __nccwpck_require__(36443)
 
 class ClientStats {
   constructor (client) {
@@ -79110,7 +79110,7 @@ module.exports = { ClientStats, PoolStats }
 
 /***/ }),
 
-/***/ 6603:
+/***/ 96603:
 /***/ ((module) => {
 
 
@@ -79542,22 +79542,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 89634:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
-const { kConstruct } = __nccwpck_require__(8824)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
+const { kConstruct } = __nccwpck_require__(36443)
+const { urlEquals, getFieldValues } = __nccwpck_require__(76798)
 const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(7879)
-const { cloneResponse, fromInnerResponse, getResponseState } = __nccwpck_require__(9051)
+const { webidl } = __nccwpck_require__(47879)
+const { cloneResponse, fromInnerResponse, getResponseState } = __nccwpck_require__(99051)
 const { Request, fromInnerRequest, getRequestState } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, readAllBytes } = __nccwpck_require__(3168)
-const { createDeferredPromise } = __nccwpck_require__(6436)
+const { fetching } = __nccwpck_require__(54398)
+const { urlIsHttpHttpsScheme, readAllBytes } = __nccwpck_require__(73168)
+const { createDeferredPromise } = __nccwpck_require__(56436)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -80418,10 +80418,10 @@ module.exports = {
 
 
 
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(7879)
+const { Cache } = __nccwpck_require__(89634)
+const { webidl } = __nccwpck_require__(47879)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(8824)
+const { kConstruct } = __nccwpck_require__(36443)
 
 class CacheStorage {
   /**
@@ -80572,14 +80572,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6798:
+/***/ 76798:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const assert = __nccwpck_require__(34589)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { isValidHeaderName } = __nccwpck_require__(73168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -80624,7 +80624,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 71276:
 /***/ ((module) => {
 
 
@@ -80643,15 +80643,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 79061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(7879)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(11978)
+const { stringify } = __nccwpck_require__(57797)
+const { webidl } = __nccwpck_require__(47879)
+const { Headers } = __nccwpck_require__(60660)
 
 const brandChecks = webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean))
 
@@ -80851,15 +80851,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 11978:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { collectASequenceOfCodePointsFast } = __nccwpck_require__(8116)
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const assert = __nccwpck_require__(4589)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(71276)
+const { isCTLExcludingHtab } = __nccwpck_require__(57797)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @description Parses the field-value attributes of a set-cookie header string.
@@ -81173,7 +81173,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 57797:
 /***/ ((module) => {
 
 
@@ -81551,13 +81551,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 24031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
-const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { Transform } = __nccwpck_require__(57075)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(94811)
 
 /**
  * @type {number[]} BOM
@@ -82133,22 +82133,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 21238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
+const { pipeline } = __nccwpck_require__(57075)
+const { fetching } = __nccwpck_require__(54398)
 const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(7879)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
+const { webidl } = __nccwpck_require__(47879)
+const { EventSourceStream } = __nccwpck_require__(24031)
+const { parseMIMEType } = __nccwpck_require__(51900)
+const { createFastMessageEvent } = __nccwpck_require__(15188)
+const { isNetworkError } = __nccwpck_require__(99051)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
 
 let experimentalWarned = false
 
@@ -82644,7 +82644,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 94811:
 /***/ ((module) => {
 
 
@@ -82680,7 +82680,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 84492:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -82691,21 +82691,21 @@ const {
   readableStreamClose,
   fullyReadBody,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { FormData, setFormDataState } = __nccwpck_require__(5910)
-const { webidl } = __nccwpck_require__(7879)
-const assert = __nccwpck_require__(4589)
-const { isErrored, isDisturbed } = __nccwpck_require__(7075)
-const { isUint8Array } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
-const { createDeferredPromise } = __nccwpck_require__(6436)
+} = __nccwpck_require__(73168)
+const { FormData, setFormDataState } = __nccwpck_require__(35910)
+const { webidl } = __nccwpck_require__(47879)
+const assert = __nccwpck_require__(34589)
+const { isErrored, isDisturbed } = __nccwpck_require__(57075)
+const { isUint8Array } = __nccwpck_require__(73429)
+const { serializeAMimeType } = __nccwpck_require__(51900)
+const { multipartFormDataParser } = __nccwpck_require__(50116)
+const { createDeferredPromise } = __nccwpck_require__(56436)
 const { parseJSONFromBytes } = __nccwpck_require__(8116)
 const { utf8DecodeBytes } = __nccwpck_require__(276)
 const { runtimeFeatures } = __nccwpck_require__(313)
 
 const random = runtimeFeatures.has('crypto')
-  ? (__nccwpck_require__(7598).randomInt)
+  ? (__nccwpck_require__(77598).randomInt)
   : (max) => Math.floor(Math.random() * max)
 
 const textEncoder = new TextEncoder()
@@ -83343,12 +83343,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 51900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const { forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = __nccwpck_require__(8116)
 
 const encoder = new TextEncoder()
@@ -83946,16 +83946,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 116:
+/***/ 50116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(1900)
-const { makeEntry } = __nccwpck_require__(5910)
-const { webidl } = __nccwpck_require__(7879)
-const assert = __nccwpck_require__(4589)
+const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(51900)
+const { makeEntry } = __nccwpck_require__(35910)
+const { webidl } = __nccwpck_require__(47879)
+const assert = __nccwpck_require__(34589)
 const { isomorphicDecode } = __nccwpck_require__(8116)
 
 const dd = Buffer.from('--')
@@ -84539,15 +84539,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 35910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { iteratorMixin } = __nccwpck_require__(3168)
+const { iteratorMixin } = __nccwpck_require__(73168)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(7879)
-const nodeUtil = __nccwpck_require__(7975)
+const { webidl } = __nccwpck_require__(47879)
+const nodeUtil = __nccwpck_require__(57975)
 
 // https://xhr.spec.whatwg.org/#formdata
 class FormData {
@@ -84805,7 +84805,7 @@ module.exports = { FormData, makeEntry, setFormDataState }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 51059:
 /***/ ((module) => {
 
 
@@ -84852,23 +84852,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 60660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(8824)
+const { kConstruct } = __nccwpck_require__(36443)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(7879)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7975)
+} = __nccwpck_require__(73168)
+const { webidl } = __nccwpck_require__(47879)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(57975)
 
 /**
  * @param {number} code
@@ -85578,7 +85578,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 54398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -85592,10 +85592,10 @@ const {
   makeResponse,
   fromInnerResponse,
   getResponseState
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
+} = __nccwpck_require__(99051)
+const { HeadersList } = __nccwpck_require__(60660)
 const { Request, cloneRequest, getRequestDispatcher, getRequestState } = __nccwpck_require__(9967)
-const zlib = __nccwpck_require__(8522)
+const zlib = __nccwpck_require__(38522)
 const {
   makePolicyContainer,
   clonePolicyContainer,
@@ -85629,9 +85629,9 @@ const {
   hasAuthenticationEntry,
   includesCredentials,
   isTraversableNavigable
-} = __nccwpck_require__(3168)
-const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+} = __nccwpck_require__(73168)
+const assert = __nccwpck_require__(34589)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(84492)
 const {
   redirectStatusSet,
   nullBodyStatus,
@@ -85639,15 +85639,15 @@ const {
   requestBodyHeader,
   subresourceSet
 } = __nccwpck_require__(4495)
-const EE = __nccwpck_require__(8474)
-const { Readable, pipeline, finished, isErrored, isReadable } = __nccwpck_require__(7075)
+const EE = __nccwpck_require__(78474)
+const { Readable, pipeline, finished, isErrored, isReadable } = __nccwpck_require__(57075)
 const { addAbortListener, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(7879)
-const { STATUS_CODES } = __nccwpck_require__(7067)
-const { bytesMatch } = __nccwpck_require__(5082)
-const { createDeferredPromise } = __nccwpck_require__(6436)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(51900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { webidl } = __nccwpck_require__(47879)
+const { STATUS_CODES } = __nccwpck_require__(37067)
+const { bytesMatch } = __nccwpck_require__(45082)
+const { createDeferredPromise } = __nccwpck_require__(56436)
 const { isomorphicEncode } = __nccwpck_require__(8116)
 const { runtimeFeatures } = __nccwpck_require__(313)
 
@@ -88005,15 +88005,15 @@ module.exports = {
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(84492)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(60660)
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -88025,11 +88025,11 @@ const {
   requestDuplex
 } = __nccwpck_require__(4495)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { webidl } = __nccwpck_require__(7879)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(8824)
-const assert = __nccwpck_require__(4589)
-const { getMaxListeners, setMaxListeners, defaultMaxListeners } = __nccwpck_require__(8474)
+const { webidl } = __nccwpck_require__(47879)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { getMaxListeners, setMaxListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
 const kAbortController = Symbol('abortController')
 
@@ -89120,15 +89120,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9051:
+/***/ 99051:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(60660)
+const { extractBody, cloneBody, mixinBody, streamRegistry, bodyUnusable } = __nccwpck_require__(84492)
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
   isValidReasonPhrase,
@@ -89136,15 +89136,15 @@ const {
   isAborted,
   isErrorLike,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   redirectStatusSet,
   nullBodyStatus
 } = __nccwpck_require__(4495)
-const { webidl } = __nccwpck_require__(7879)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(8824)
-const assert = __nccwpck_require__(4589)
+const { webidl } = __nccwpck_require__(47879)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
 const { isomorphicEncode, serializeJavascriptValueToJSONString } = __nccwpck_require__(8116)
 
 const textEncoder = new TextEncoder('utf-8')
@@ -89768,21 +89768,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 73168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const zlib = __nccwpck_require__(8522)
+const { Transform } = __nccwpck_require__(57075)
+const zlib = __nccwpck_require__(38522)
 const { redirectStatusSet, referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(1900)
+const { getGlobalOrigin } = __nccwpck_require__(51059)
+const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(51900)
 const { performance } = __nccwpck_require__(643)
 const { ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
-const assert = __nccwpck_require__(4589)
-const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(7879)
+const assert = __nccwpck_require__(34589)
+const { isUint8Array } = __nccwpck_require__(73429)
+const { webidl } = __nccwpck_require__(47879)
 const { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = __nccwpck_require__(8116)
 
 function responseURL (response) {
@@ -91302,7 +91302,7 @@ module.exports = {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const { utf8DecodeBytes } = __nccwpck_require__(276)
 
 /**
@@ -91547,12 +91547,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5082:
+/***/ 45082:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const { runtimeFeatures } = __nccwpck_require__(313)
 const { asciiLowercase } = __nccwpck_require__(8116)
 
@@ -91587,7 +91587,7 @@ const validSRIHashAlgorithmTokenSet = new Map([['sha256', 0], ['sha384', 1], ['s
 let crypto
 
 if (runtimeFeatures.has('crypto')) {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
   const cryptoHashes = crypto.getHashes()
 
   // If no hashes are available, we cannot support SRI.
@@ -91861,13 +91861,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7879:
+/***/ 47879:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { types, inspect } = __nccwpck_require__(7975)
+const assert = __nccwpck_require__(34589)
+const { types, inspect } = __nccwpck_require__(57975)
 const { runtimeFeatures } = __nccwpck_require__(313)
 
 const UNDEFINED = 1
@@ -92025,7 +92025,7 @@ webidl.util.TypeValueToString = function (o) {
 }
 
 webidl.util.markAsUncloneable = runtimeFeatures.has('markAsUncloneable')
-  ? (__nccwpck_require__(5919).markAsUncloneable)
+  ? (__nccwpck_require__(75919).markAsUncloneable)
   : () => {}
 
 // https://webidl.spec.whatwg.org/#abstract-opdef-converttoint
@@ -92874,23 +92874,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 86897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
-const { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = __nccwpck_require__(8625)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(20736)
+const { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = __nccwpck_require__(98625)
 const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
+const { fetching } = __nccwpck_require__(54398)
+const { Headers, getHeadersList } = __nccwpck_require__(60660)
+const { getDecodeSplit } = __nccwpck_require__(73168)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const { runtimeFeatures } = __nccwpck_require__(313)
 
 const crypto = runtimeFeatures.has('crypto')
-  ? __nccwpck_require__(7598)
+  ? __nccwpck_require__(77598)
   : null
 
 let warningEmitted = false
@@ -93220,7 +93220,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 20736:
 /***/ ((module) => {
 
 
@@ -93353,14 +93353,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 15188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(7879)
+const { webidl } = __nccwpck_require__(47879)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(8824)
+const { kConstruct } = __nccwpck_require__(36443)
 
 /**
  * @see https://html.spec.whatwg.org/multipage/comms.html#messageevent
@@ -93697,7 +93697,7 @@ module.exports = {
 
 
 const { runtimeFeatures } = __nccwpck_require__(313)
-const { maxUnsigned16Bit, opcodes } = __nccwpck_require__(736)
+const { maxUnsigned16Bit, opcodes } = __nccwpck_require__(20736)
 
 const BUFFER_SIZE = 8 * 1024
 
@@ -93705,7 +93705,7 @@ let buffer = null
 let bufIdx = BUFFER_SIZE
 
 const randomFillSync = runtimeFeatures.has('crypto')
-  ? (__nccwpck_require__(7598).randomFillSync)
+  ? (__nccwpck_require__(77598).randomFillSync)
   // not full compatibility, but minimum.
   : function randomFillSync (buffer, _offset, _size) {
     for (let i = 0; i < buffer.length; ++i) {
@@ -93831,14 +93831,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 19469:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
+const { isValidClientWindowBits } = __nccwpck_require__(98625)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -93943,14 +93943,14 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 81652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
+const { Writable } = __nccwpck_require__(57075)
+const assert = __nccwpck_require__(34589)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(20736)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -93959,11 +93959,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { failWebsocketConnection } = __nccwpck_require__(6897)
+} = __nccwpck_require__(98625)
+const { failWebsocketConnection } = __nccwpck_require__(86897)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { PerMessageDeflate } = __nccwpck_require__(19469)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 // This code was influenced by ws released under the MIT license.
 // Copyright (c) 2011 Einar Otto Stangvik <einaros@gmail.com>
@@ -94470,14 +94470,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 13900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { opcodes, sendHints } = __nccwpck_require__(20736)
+const FixedQueue = __nccwpck_require__(64660)
 
 /**
  * @typedef {object} SendQueueNode
@@ -94586,14 +94586,14 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 6919:
+/***/ 56919:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(7879)
-const { validateCloseCodeAndReason } = __nccwpck_require__(8625)
-const { kConstruct } = __nccwpck_require__(8824)
+const { webidl } = __nccwpck_require__(47879)
+const { validateCloseCodeAndReason } = __nccwpck_require__(98625)
+const { kConstruct } = __nccwpck_require__(36443)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 function createInheritableDOMException () {
@@ -94697,21 +94697,21 @@ module.exports = { WebSocketError, createUnvalidatedWebSocketError }
 
 /***/ }),
 
-/***/ 2873:
+/***/ 12873:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createDeferredPromise } = __nccwpck_require__(6436)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { states, opcodes, sentCloseFrameState } = __nccwpck_require__(736)
-const { webidl } = __nccwpck_require__(7879)
-const { getURLRecord, isValidSubprotocol, isEstablished, utf8Decode } = __nccwpck_require__(8625)
-const { establishWebSocketConnection, failWebsocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { channels } = __nccwpck_require__(2414)
+const { createDeferredPromise } = __nccwpck_require__(56436)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { states, opcodes, sentCloseFrameState } = __nccwpck_require__(20736)
+const { webidl } = __nccwpck_require__(47879)
+const { getURLRecord, isValidSubprotocol, isEstablished, utf8Decode } = __nccwpck_require__(98625)
+const { establishWebSocketConnection, failWebsocketConnection, closeWebSocketConnection } = __nccwpck_require__(86897)
+const { channels } = __nccwpck_require__(42414)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { ByteParser } = __nccwpck_require__(1652)
-const { WebSocketError, createUnvalidatedWebSocketError } = __nccwpck_require__(6919)
+const { ByteParser } = __nccwpck_require__(81652)
+const { WebSocketError, createUnvalidatedWebSocketError } = __nccwpck_require__(56919)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 const { utf8DecodeBytes } = __nccwpck_require__(276)
 
@@ -95200,14 +95200,14 @@ module.exports = { WebSocketStream }
 
 /***/ }),
 
-/***/ 8625:
+/***/ 98625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { states, opcodes } = __nccwpck_require__(736)
+const { states, opcodes } = __nccwpck_require__(20736)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { removeHTTPWhitespace } = __nccwpck_require__(51900)
 const { collectASequenceOfCodePointsFast } = __nccwpck_require__(8116)
 
 /**
@@ -95554,16 +95554,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 13726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isArrayBuffer } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(7879)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = __nccwpck_require__(736)
+const { isArrayBuffer } = __nccwpck_require__(73429)
+const { webidl } = __nccwpck_require__(47879)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = __nccwpck_require__(20736)
 const {
   isConnecting,
   isEstablished,
@@ -95574,15 +95574,15 @@ const {
   utf8Decode,
   toArrayBuffer,
   getURLRecord
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection, failWebsocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
+} = __nccwpck_require__(98625)
+const { establishWebSocketConnection, closeWebSocketConnection, failWebsocketConnection } = __nccwpck_require__(86897)
+const { ByteParser } = __nccwpck_require__(81652)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { ErrorEvent, CloseEvent, createFastMessageEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { ErrorEvent, CloseEvent, createFastMessageEvent } = __nccwpck_require__(15188)
+const { SendQueue } = __nccwpck_require__(13900)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { channels } = __nccwpck_require__(2414)
+const { channels } = __nccwpck_require__(42414)
 
 function getSocketAddress (socket) {
   if (typeof socket?.address === 'function') {
@@ -96319,22 +96319,2425 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9407:
+/***/ 83491:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  n: () => (/* binding */ createBackend)
+});
+
+// EXTERNAL MODULE: ./src/config/config.ts
+var config_config = __nccwpck_require__(81122);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(83916);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(46752);
+;// CONCATENATED MODULE: ./src/http/clock.ts
+// Time as a dependency, so pacing and backoff can be tested without waiting for real.
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve, reject) => {
+        if (signal?.aborted)
+            return reject(signal.reason);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+        };
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, Math.max(0, ms));
+        signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+// EXTERNAL MODULE: ./src/http/retry.ts
+var retry = __nccwpck_require__(28902);
+;// CONCATENATED MODULE: ./src/http/client.ts
+// A small JSON-over-HTTP client for one origin (undici Pool): auth and other fixed headers,
+// pacing per key, bounded retries with jittered backoff for transient failures, and a
+// deadline on every attempt and on every request as a whole, so a hung server ends in an error.
+// Written here rather than with undici's RetryAgent because every attempt must pass the
+// pacer, and a non-idempotent request (a create) must be reconciled between attempts.
+
+
+
+/**
+ * Fly's APIs answer an ordinary call in well under a second; an attempt silent for 30 s is a
+ * hung connection, worth cutting and retrying while the deadline leaves room. Long calls
+ * (the 60 s /wait long-poll, exec) ask for more with `timeoutMs`.
+ */
+const DEFAULT_ATTEMPT_MS = 30_000;
+/**
+ * The retry policy's worst case without Retry-After (6 attempts, under 8 s of backoff in all)
+ * fits with room for slow answers, as does one Retry-After of up to a minute. A platform that has not
+ * answered in 2 minutes is down for this run: better a clear error than a step that waits.
+ */
+const DEFAULT_DEADLINE_MS = 120_000;
+class HttpClient {
+    options;
+    pool;
+    prefix;
+    retry;
+    attemptMs;
+    deadlineMs;
+    constructor(options) {
+        this.options = options;
+        const base = new URL(options.baseUrl);
+        this.prefix = base.pathname.replace(/\/+$/, '');
+        this.attemptMs = options.timeouts?.attemptMs ?? DEFAULT_ATTEMPT_MS;
+        this.deadlineMs = options.timeouts?.deadlineMs ?? DEFAULT_DEADLINE_MS;
+        this.pool = new undici/* Pool */.bC(base.origin, { connections: 8, headersTimeout: this.attemptMs, bodyTimeout: this.attemptMs });
+        this.retry = { ...retry/* DEFAULT_RETRY */.vI, ...options.retry };
+    }
+    /**
+     * Rejects with the caller's abort reason when `req.signal` fires, and with the
+     * transportError (`timedOutAfterMs` set) when the request's deadline passes first.
+     */
+    async request(req) {
+        const path = this.prefix + req.path + queryString(req.query);
+        const deadlineMs = req.deadlineMs ?? Math.max(this.deadlineMs, req.timeoutMs ?? 0);
+        const deadline = AbortSignal.timeout(deadlineMs);
+        const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+        const progress = { attempts: 0 };
+        try {
+            return await this.attempts(req, path, signal, progress);
+        }
+        catch (err) {
+            if (!deadline.aborted || req.signal?.aborted)
+                throw err;
+            throw this.options.transportError({ method: req.method, path, cause: err, attempts: progress.attempts, timedOutAfterMs: deadlineMs });
+        }
+    }
+    async attempts(req, path, signal, progress) {
+        const idempotent = !['POST', 'PATCH'].includes(req.method);
+        for (let attempt = 1;; attempt++) {
+            if (req.paceKey && this.options.pacer)
+                await this.options.pacer.take(req.paceKey, signal);
+            progress.attempts = attempt;
+            const result = await this.send(req, path, signal);
+            let transient;
+            let ambiguous;
+            let delay;
+            let fail;
+            if (result.kind === 'answer') {
+                const { status, headers, text } = result;
+                if ((status >= 200 && status < 300) || req.accept?.includes(status))
+                    return { status, headers, body: parseBody(text) };
+                fail = () => this.options.statusError({ method: req.method, path, status, headers, text });
+                transient = (0,retry/* isTransientStatus */.Dm)(status);
+                ambiguous = transient && !idempotent && !(0,retry/* isRejectedUnprocessed */.sR)(status);
+                const asked = (0,retry/* retryAfterMs */.Vs)(headers['retry-after'], realClock.now());
+                delay = asked === undefined ? this.backoff(attempt) : Math.min(asked, this.retry.maxRetryAfterMs);
+            }
+            else {
+                const failure = (0,retry/* classifyTransportError */.EO)(result.cause);
+                fail = () => this.options.transportError({ method: req.method, path, cause: result.cause, attempts: attempt });
+                transient = failure !== undefined;
+                ambiguous = !idempotent && failure === 'after-send';
+                delay = this.backoff(attempt);
+            }
+            const again = transient && attempt < this.retry.maxAttempts;
+            if (ambiguous && req.reconcile) {
+                // Look even when giving up: a request that did its work must not be orphaned.
+                await realClock.sleep(delay, signal);
+                const found = await req.reconcile(signal);
+                if (found !== undefined)
+                    return { status: 200, headers: {}, body: found };
+                if (!again)
+                    throw fail();
+                continue;
+            }
+            if (!again || ambiguous)
+                throw fail();
+            await realClock.sleep(delay, signal);
+        }
+    }
+    backoff(attempt) {
+        return (0,retry/* backoffMs */.jo)(this.retry, attempt - 1);
+    }
+    async send(req, path, signal) {
+        const headers = { ...this.options.headers, ...req.headers };
+        let body;
+        if (req.json !== undefined) {
+            body = JSON.stringify(req.json);
+            headers['content-type'] = 'application/json';
+        }
+        try {
+            const timeouts = req.timeoutMs ? { headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs } : {};
+            const res = await this.pool.request({ method: req.method, path, headers, body, signal, ...timeouts });
+            const text = await res.body.text();
+            return { kind: 'answer', status: res.statusCode, headers: flattenHeaders(res.headers), text };
+        }
+        catch (err) {
+            if (signal.aborted)
+                throw signal.reason;
+            return { kind: 'no-answer', cause: err };
+        }
+    }
+}
+function queryString(query) {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {}))
+        if (value !== undefined)
+            params.append(key, value);
+    const text = params.toString();
+    return text ? `?${text}` : '';
+}
+function parseBody(text) {
+    if (!text)
+        return undefined;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [key, value] of Object.entries(headers))
+        if (value !== undefined)
+            flat[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    return flat;
+}
+
+;// CONCATENATED MODULE: ./src/http/pacer.ts
+// Client-side rate limiting per key (Fly: per machine, or per app for create/list).
+// A token bucket alone (1/s, burst 3) lets a 4th request go exactly 1 s after a burst of
+// 3, which a server clock a few ms off counts as 4 in one second; so each key also keeps
+// its last `burst` send times and waits until the oldest is more than a window (plus a
+// margin) old. Together: sustained `ratePerSecond`, never more than `burst` in any window.
+
+class Pacer {
+    rate;
+    burst;
+    windowMs;
+    clock;
+    keys = new Map();
+    constructor(options = {}) {
+        this.rate = options.ratePerSecond ?? 1;
+        this.burst = options.burst ?? 3;
+        this.windowMs = 1000 + (options.marginMs ?? 100);
+        this.clock = options.clock ?? realClock;
+    }
+    /** Waits until a request for `key` may be sent, and counts it as sent. */
+    take(key, signal) {
+        const state = this.state(key);
+        const turn = state.queue.then(async () => {
+            for (;;) {
+                signal?.throwIfAborted();
+                const wait = this.waitMs(state);
+                if (wait <= 0)
+                    break;
+                await this.clock.sleep(wait, signal);
+            }
+            this.charge(state);
+        });
+        // A waiter that gave up (abort) must not block the ones behind it.
+        state.queue = turn.catch(() => { });
+        return turn;
+    }
+    /** Counts a request sent under another key against this one too (a create, for its new machine). */
+    record(key) {
+        this.charge(this.state(key));
+    }
+    state(key) {
+        let state = this.keys.get(key);
+        if (!state) {
+            state = { tokens: this.burst, refilledAt: this.clock.now(), recent: [], queue: Promise.resolve() };
+            this.keys.set(key, state);
+        }
+        return state;
+    }
+    refill(state) {
+        const now = this.clock.now();
+        state.tokens = Math.min(this.burst, state.tokens + ((now - state.refilledAt) * this.rate) / 1000);
+        state.refilledAt = now;
+    }
+    waitMs(state) {
+        this.refill(state);
+        const bucketWait = state.tokens >= 1 ? 0 : ((1 - state.tokens) * 1000) / this.rate;
+        const windowWait = state.recent.length < this.burst ? 0 : state.recent[0] + this.windowMs - this.clock.now();
+        return Math.ceil(Math.max(bucketWait, windowWait));
+    }
+    charge(state) {
+        this.refill(state);
+        state.tokens -= 1;
+        state.recent.push(this.clock.now());
+        if (state.recent.length > this.burst)
+            state.recent.shift();
+    }
+}
+
+// EXTERNAL MODULE: ./src/secrets.ts
+var secrets = __nccwpck_require__(27194);
+;// CONCATENATED MODULE: ./src/machine/fly/client.ts
+// The Fly clients, one per origin: Machines API, logs API (api.fly.io) and registry.
+// Base URLs come from the environment so tests can point them at a local fake.
+
+
+
+
+function flyEndpoints(env = process.env) {
+    return {
+        flaps: env.FLY_FLAPS_BASE_URL || 'https://api.machines.dev',
+        api: env.FLY_API_BASE_URL || 'https://api.fly.io',
+        registry: env.FLY_REGISTRY_URL || 'https://registry.fly.io',
+    };
+}
+const MACAROON = /^(fm1r|fm1a|fm2)_/;
+/** `fly tokens create` prints `FlyV1 fm2_…` (send as-is); a bare macaroon needs the scheme; anything else is a Bearer token. */
+function authorization(token) {
+    if (/^(FlyV1|Bearer) /.test(token))
+        return token;
+    return MACAROON.test(token) ? `FlyV1 ${token}` : `Bearer ${token}`;
+}
+/** The token without its scheme: the registry's Basic password. */
+function bareToken(token) {
+    return token.replace(/^(FlyV1|Bearer)\s+/, '');
+}
+class FlyClient {
+    machines;
+    logs;
+    registry;
+    /** host[:port] of the registry, as image references spell it. */
+    registryHost;
+    pacer;
+    secrets;
+    constructor(options) {
+        const endpoints = flyEndpoints(options.env);
+        const bare = bareToken(options.token);
+        this.secrets = new secrets/* Secrets */.Sb([options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')].filter((s) => s.length >= 8));
+        this.pacer = new Pacer();
+        const common = { retry: options.retry, timeouts: options.timeouts };
+        this.machines = new HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
+        this.logs = new HttpClient({ ...common, ...this.errors('Fly logs API'), baseUrl: endpoints.api, headers: { authorization: authorization(options.token) } });
+        this.registry = new HttpClient({ ...common, ...this.errors('Fly registry'), baseUrl: endpoints.registry, headers: { authorization: `Basic ${Buffer.from(`x:${bare}`).toString('base64')}` } });
+        this.registryHost = new URL(endpoints.registry).host;
+    }
+    /** Removes every form of the token from text that may end up in an error message. */
+    redact(text) {
+        return this.secrets.redact(text);
+    }
+    errors(what) {
+        return {
+            statusError: (answer) => {
+                const { detail, status } = errorBody(answer);
+                return new errors/* FlyAPIError */.a(answer.status, this.redact(`${answer.method} ${answer.path}: ${detail}`), answer.headers['fly-request-id'], status, what);
+            },
+            transportError: (failure) => {
+                const message = failure.timedOutAfterMs === undefined
+                    ? `${what} did not answer ${failure.method} ${failure.path} after ${failure.attempts} attempt(s): ${causeText(failure.cause)}`
+                    : `${what} timed out: no answer to ${failure.method} ${failure.path} within ${failure.timedOutAfterMs / 1000}s (${failure.attempts} attempt(s))`;
+                const error = new errors/* AgentMachineError */.BR('FLY_API', this.redact(message));
+                error.cause = failure.cause;
+                return error;
+            },
+        };
+    }
+}
+/** Fly's error body is `{error, message?, status?}`; anything else is shown as text. */
+function errorBody(answer) {
+    try {
+        const body = JSON.parse(answer.text);
+        const status = typeof body.status === 'string' ? body.status : undefined;
+        const parts = [body.error, body.message].filter((p) => typeof p === 'string' && p !== '');
+        if (parts.length)
+            return { detail: [...new Set(parts)].join(': ') + (status ? ` [${status}]` : ''), status };
+    }
+    catch {
+        // not JSON: fall through to the raw text
+    }
+    return { detail: answer.text.trim().slice(0, 500) || (answer.headers['www-authenticate'] ?? 'no error body') };
+}
+function causeText(cause) {
+    if (!(cause instanceof Error))
+        return String(cause);
+    const code = cause.code;
+    return code ? `${cause.message} (${code})` : cause.message;
+}
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+;// CONCATENATED MODULE: ./src/image/docker-cli.ts
+// The docker CLI, for what the Engine API makes awkward: build (the CLI packs the context
+// and drives BuildKit) and registry login/push (the CLI keeps the credentials).
+
+
+/** How much of each output stream is kept for the error. */
+const OUTPUT_KEEP = 64 * 1024;
+/** Runs `docker ARGS`; any failure (exit ≠ 0, timeout, no docker) is an ImageBuildError. */
+function runDocker(args, options = {}) {
+    const what = `docker ${args[0]}`;
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_.spawn)('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' }, signal: options.signal });
+        let stdout = '';
+        let stderr = '';
+        let timedOut = false;
+        const timer = options.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs) : undefined;
+        const relay = (keep) => {
+            let partial = '';
+            return {
+                take: (chunk) => {
+                    const text = chunk.toString();
+                    keep(text);
+                    const lines = (partial + text).split('\n');
+                    partial = lines.pop();
+                    for (const line of lines)
+                        options.onLine?.(line);
+                },
+                /** A last line without a newline is a line too. */
+                flush: () => { if (partial)
+                    options.onLine?.(partial); },
+            };
+        };
+        const relays = [relay((t) => { stdout = (stdout + t).slice(-OUTPUT_KEEP); }), relay((t) => { stderr = (stderr + t).slice(-OUTPUT_KEEP); })];
+        child.stdout.on('data', relays[0].take);
+        child.stderr.on('data', relays[1].take);
+        child.stdin.on('error', () => { }); // a command that exits before reading stdin is reported by its exit code
+        child.stdin.end(options.stdin ?? '');
+        child.on('error', (err) => {
+            clearTimeout(timer);
+            if (!options.signal?.aborted)
+                reject(new errors/* ImageBuildError */.qY(null, `cannot run docker: ${err.message}`, what));
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            for (const r of relays)
+                r.flush();
+            if (options.signal?.aborted)
+                reject(options.signal.reason);
+            else if (timedOut)
+                reject(new errors/* ImageBuildError */.qY(null, `${stderr}\ntimed out after ${options.timeoutMs / 1000}s`.trim(), what));
+            else if (code !== 0)
+                reject(new errors/* ImageBuildError */.qY(code, stderr || stdout, what));
+            else
+                resolve(stdout);
+        });
+    });
+}
+async function buildImage(request) {
+    // --force-rm: the classic builder otherwise keeps the container of a failed step (BuildKit ignores it).
+    const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile, request.context];
+    await runDocker(args, { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
+}
+/** Gives image `source` the name `target` too (`docker image tag`). */
+async function tagImage(source, target, signal) {
+    await runDocker(['image', 'tag', source, target], { timeoutMs: 30_000, signal });
+}
+
+;// CONCATENATED MODULE: ./src/image/ref.ts
+// Image references as docker reads them: `[host/]repository[:tag|@digest]`.
+/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
+function parseImageRef(ref) {
+    const slash = ref.indexOf('/');
+    const first = slash < 0 ? '' : ref.slice(0, slash);
+    const hasHost = /[.:]/.test(first) || first === 'localhost';
+    const host = hasHost ? first : 'docker.io';
+    const rest = hasHost ? ref.slice(slash + 1) : ref;
+    const at = rest.indexOf('@');
+    if (at >= 0)
+        return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
+    const colon = rest.lastIndexOf(':');
+    return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+;// CONCATENATED MODULE: ./src/image/tag.ts
+// Content-addressed tags: the same Dockerfile and context always give the same tag, so an
+// image that exists already is never rebuilt, and any change gets a new one.
+
+
+
+async function tag_contentTag(dockerfile, context) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    hash.update(await (0,promises_.readFile)(dockerfile));
+    for (const path of await listEntries(context)) {
+        const stat = await (0,promises_.lstat)(path);
+        // The executable bit changes what an image does (an entrypoint); other mode bits vary
+        // with the checkout's umask and would only cause rebuilds.
+        hash.update(`\0${(0,external_node_path_.relative)(context, path)}\0${stat.mode & 0o100 ? 'x' : '-'}\0`);
+        hash.update(stat.isSymbolicLink() ? `-> ${await (0,promises_.readlink)(path)}` : await (0,promises_.readFile)(path));
+    }
+    return hash.digest('hex').slice(0, 16);
+}
+/** Files and symlinks below `dir`, sorted, without VCS and dependency folders. */
+async function listEntries(dir) {
+    const entries = await (0,promises_.readdir)(dir, { withFileTypes: true });
+    const paths = await Promise.all(entries
+        .filter((e) => e.name !== '.git' && e.name !== 'node_modules')
+        .map((e) => (e.isDirectory() ? listEntries((0,external_node_path_.join)(dir, e.name)) : e.isFile() || e.isSymbolicLink() ? [(0,external_node_path_.join)(dir, e.name)] : [])));
+    return paths.flat().sort();
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/registry.ts
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+/** true on 2xx, false on 404; any other answer is a FlyAPIError. */
+async function manifestExists(client, repository, reference, signal) {
+    const answer = await client.registry.request({
+        method: 'HEAD',
+        path: `/v2/${repository}/manifests/${reference}`,
+        headers: { accept: MANIFEST_TYPES },
+        signal,
+        accept: [404],
+    });
+    return answer.status !== 404;
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/image.ts
+// The image a Fly machine runs must be in a registry Fly can pull from. The bundled agent
+// image goes to the app's own repository on Fly's registry under a content-addressed tag,
+// so it is built and pushed once per change and found by the exists-check ever after.
+
+
+
+
+
+async function prepareFlyImage(client, source, log, signal) {
+    const ref = source.image ?? `${client.registryHost}/${source.app}:agent-${await tag_contentTag(source.dockerfile, source.buildContext)}`;
+    const { host, repository, reference } = parseImageRef(ref);
+    if (host !== client.registryHost) {
+        log(`Image ${ref} is not on ${client.registryHost}: Fly pulls it as given when the machine starts`);
+        return ref;
+    }
+    if (await manifestExists(client, repository, reference)) {
+        log(`Image ${ref} is in the registry`);
+        return ref;
+    }
+    log(`Image ${ref} is not in the registry: building it from ${source.dockerfile}`);
+    await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, signal, onLine: log });
+    await push(host, ref, bareToken(source.token), log, signal);
+    return ref;
+}
+async function push(host, ref, password, log, signal) {
+    // The password goes through stdin, never argv (where `ps` and error messages would show it).
+    await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password, signal });
+    try {
+        await runDocker(['push', ref], { onLine: log, signal });
+    }
+    finally {
+        // Leave no credentials behind on a self-hosted runner.
+        await runDocker(['logout', host]).catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/machine/exec-result.ts
+
+/** The outcome of a command run inside a machine; check it without throwing, or assert. */
+class ExecResult {
+    command;
+    exitCode;
+    stdout;
+    stderr;
+    constructor(command, exitCode, stdout, stderr) {
+        this.command = command;
+        this.exitCode = exitCode;
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
+    get success() {
+        return this.exitCode === 0;
+    }
+    assertSuccess() {
+        if (!this.success)
+            throw new errors/* ExecutionError */.Re(this.command, this.exitCode, this.stdout, this.stderr);
+        return this;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/logs.ts
+// Logs come from a different service (api.fly.io) by polling: at once after a full page
+// (a backlog), a second after a partial one, doubling from 64 ms to ~4 s while idle. Not
+// paced per machine: the Machines API limit does not cover it, and a backlog must drain
+// fast after exit.
+
+
+const MIN_DELAY_MS = 64;
+/** A page this long means more is waiting; a shorter one, that we are caught up. */
+const FULL_PAGE = 100;
+const CAUGHT_UP_DELAY_MS = 1000;
+const MAX_DELAY_MS = 4096;
+/** Pause between empty pages once the machine has exited: prompt, but not a busy loop. */
+const AFTER_EXIT_POLL_MS = 250;
+/**
+ * Fly's logs lag the machine by a second or two, so a page that is empty right at exit
+ * proves nothing: only an empty page asked for this long after exit ends the stream.
+ */
+const SETTLE_MS = 2000;
+/** Each entry's message and a newline, in order; ends on stop, or at an empty page once exit has settled. */
+async function* pollLogs(client, app, id, control, warn) {
+    let exitedAt;
+    const exit = new AbortController();
+    const onExit = () => {
+        exitedAt = realClock.now();
+        exit.abort();
+    };
+    control.exited.then(onExit, onExit);
+    // Before exit an idle nap ends early when the machine exits.
+    const nap = AbortSignal.any([control.stop, exit.signal]);
+    let nextToken;
+    let delay = MIN_DELAY_MS;
+    let warned = false;
+    while (!control.stop.aborted) {
+        const settled = exitedAt !== undefined && realClock.now() - exitedAt >= SETTLE_MS;
+        let page;
+        try {
+            ({ body: page } = await client.logs.request({
+                method: 'GET',
+                path: `/api/v1/apps/${encodeURIComponent(app)}/logs`,
+                query: { instance: id, next_token: nextToken },
+                signal: control.stop,
+            }));
+        }
+        catch (err) {
+            if (control.stop.aborted)
+                return;
+            if (err instanceof errors/* FlyAPIError */.a && (err.statusCode === 401 || err.statusCode === 404)) {
+                warn(`Stopped reading logs of machine ${id}: ${err.message}`);
+                return;
+            }
+            if (!warned)
+                warn(`Reading logs of machine ${id} failed, still trying: ${err.message}`);
+            warned = true;
+            if (settled)
+                return;
+        }
+        const entries = page?.data ?? [];
+        for (const entry of entries)
+            yield `${entry.attributes?.message ?? ''}\n`;
+        if (page?.meta?.next_token)
+            nextToken = page.meta.next_token;
+        if (entries.length === 0 && settled && page)
+            return;
+        delay = entries.length >= FULL_PAGE ? MIN_DELAY_MS : entries.length ? CAUGHT_UP_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
+        if (exitedAt === undefined)
+            await realClock.sleep(delay, nap).catch(() => { });
+        else if (!entries.length)
+            await realClock.sleep(AFTER_EXIT_POLL_MS, control.stop).catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/machines.ts
+// Machines resource: create (never twice), get, list, destroy, exec.
+
+
+
+/** Metadata key holding a value unique to one create call, to find its machine if the answer is lost. */
+const CREATE_KEY = 'amt_create_id';
+/** Pacing buckets: Fly limits per machine, and per app for create and list. */
+const machineKey = (id) => `machine:${id}`;
+const appKey = (app) => `app:${app}`;
+const machinesPath = (app) => `/v1/apps/${encodeURIComponent(app)}/machines`;
+const machinePath = (app, id) => `${machinesPath(app)}/${encodeURIComponent(id)}`;
+/** `signal` (a cancel) ends it at once; a machine it may have made then carries the caller's labels for a sweep. */
+async function createMachine(client, app, body, signal) {
+    const key = (0,external_node_crypto_.randomUUID)();
+    const withKey = { ...body, config: { ...body.config, metadata: { ...body.config.metadata, [CREATE_KEY]: key } } };
+    // Deleted ones too: a short run may have finished and auto-destroyed before we look.
+    const findOurs = async (within) => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true, signal: within }))[0];
+    let machine;
+    try {
+        ({ body: machine } = await client.machines.request({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), signal, reconcile: findOurs }));
+    }
+    catch (err) {
+        // A resend after an ambiguous failure meets the name the first attempt took: that machine
+        // exists after all (the list had not caught up with it). It is ours: find it, never leave it.
+        if (!(err instanceof errors/* FlyAPIError */.a && err.statusCode === 422 && err.status === 'name_taken'))
+            throw err;
+        const found = await eventually(() => findOurs(signal), signal);
+        if (!found)
+            throw err;
+        machine = found;
+    }
+    client.pacer.record(machineKey(machine.id));
+    return machine;
+}
+/** The list may lag a create by a moment: ask a few times, a second apart. */
+async function eventually(lookup, signal) {
+    for (let attempt = 1;; attempt++) {
+        const found = await lookup();
+        if (found !== undefined || attempt === 5)
+            return found;
+        await realClock.sleep(1000, signal);
+    }
+}
+/** undefined once the machine is gone for good. */
+async function getMachine(client, app, id, signal) {
+    const answer = await client.machines.request({ method: 'GET', path: machinePath(app, id), paceKey: machineKey(id), signal, accept: [404] });
+    return answer.status === 404 ? undefined : answer.body;
+}
+async function listMachines(client, app, metadata, options = {}) {
+    const query = {};
+    for (const [key, value] of Object.entries(metadata))
+        query[`metadata.${key}`] = value;
+    if (options.includeDeleted)
+        query.include_deleted = 'true';
+    const { body } = await client.machines.request({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app), signal: options.signal });
+    // Filter here as well, in case a server honours only some metadata filters: a machine
+    // without our labels is never ours (sweep would destroy it, reconcile would adopt it).
+    return (body ?? []).filter((m) => Object.entries(metadata).every(([k, v]) => m.config?.metadata?.[k] === v));
+}
+/** Force-destroys (killing it if running); already gone is fine. */
+async function destroyMachine(client, app, id) {
+    await client.machines.request({ method: 'DELETE', path: machinePath(app, id), query: { force: 'true' }, paceKey: machineKey(id), accept: [404] });
+}
+async function execMachine(client, app, id, command, timeoutSeconds) {
+    const { body } = await client.machines.request({
+        method: 'POST',
+        path: `${machinePath(app, id)}/exec`,
+        json: { command, timeout: timeoutSeconds },
+        paceKey: machineKey(id),
+        timeoutMs: (timeoutSeconds + 30) * 1000,
+    });
+    return body ?? {};
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/exit.ts
+/**
+ * The newest exit event (`request.MonitorEvent.exit_event`, then `request.exit_event`),
+ * then the legacy `events[].status.exit_code` and top-level `status.exit_code`.
+ */
+function readExit(machine) {
+    const events = machine.events ?? [];
+    for (const event of events) {
+        const exit = event.request?.MonitorEvent?.exit_event ?? event.request?.exit_event;
+        if (exit)
+            return { exitCode: exitCodeOf(exit), oomKilled: exit.oom_killed === true };
+    }
+    for (const event of events) {
+        if (typeof event.status === 'object' && typeof event.status.exit_code === 'number')
+            return { exitCode: event.status.exit_code, oomKilled: false };
+    }
+    if (typeof machine.status?.exit_code === 'number')
+        return { exitCode: machine.status.exit_code, oomKilled: false };
+    return { exitCode: null, oomKilled: false };
+}
+/**
+ * `observed` is what waiting saw. A machine auto-destroyed after a recorded exit ran to its
+ * end: that is `stopped`, however fast the cleanup that followed; `destroyed` is left for a
+ * machine that vanished without telling how it ended.
+ */
+function exitStatus(machine, observed) {
+    const { exitCode, oomKilled } = readExit(machine);
+    if (machine.state === 'failed' || oomKilled)
+        return { state: 'failed', exitCode, oomKilled };
+    return { state: observed === 'destroyed' && exitCode !== null ? 'stopped' : observed, exitCode, oomKilled };
+}
+// Fly omits exit_code when it is 0 (omitempty), so a bare exit event is a clean exit,
+// unless a signal or the OOM killer ended the process: then report it as a shell would.
+function exitCodeOf(exit) {
+    if (typeof exit.exit_code === 'number')
+        return exit.exit_code;
+    const signal = [exit.signal, exit.guest_signal].find((s) => typeof s === 'number' && s > 0);
+    if (signal !== undefined)
+        return 128 + signal;
+    return exit.oom_killed ? 137 : 0;
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/wait.ts
+
+
+const SETTLED = new Set(['stopped', 'failed', 'destroyed']);
+/** Resolves with the exit once the machine stops (or is gone); rejects with the abort reason. */
+async function waitForExit(client, app, id, signal, onState) {
+    let observed;
+    for (;;) {
+        const answer = await client.machines.request({
+            method: 'GET',
+            path: `${machinePath(app, id)}/wait`,
+            query: { state: 'stopped', timeout: '60' },
+            paceKey: machineKey(id),
+            signal,
+            // Fly holds the answer up to the 60 s asked; the attempt allows that and a slow platform.
+            timeoutMs: 90_000,
+            accept: [404, 408],
+        });
+        if (answer.status === 404) {
+            observed = 'destroyed';
+            break;
+        }
+        if (answer.status !== 408) {
+            observed = 'stopped';
+            break;
+        }
+        // Still not stopped. A machine that failed to run, or was destroyed, never will be: look.
+        const machine = await getMachine(client, app, id, signal);
+        if (!machine)
+            return { state: 'destroyed', exitCode: null, oomKilled: false };
+        onState(machine.state);
+        if (SETTLED.has(machine.state))
+            return exitStatus(machine, machine.state);
+    }
+    onState(observed);
+    // The machine object carries the exit event; with auto_destroy it stays readable a while.
+    const machine = await getMachine(client, app, id, signal);
+    return machine ? exitStatus(machine, observed) : { state: observed, exitCode: null, oomKilled: false };
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/machine.ts
+// One Fly Machine, seen through the Machine interface.
+
+
+
+
+class FlyMachine {
+    client;
+    app;
+    id;
+    lastState;
+    warn;
+    /** Fly's logs arrive seconds late and never say they are complete. */
+    logGraceMs = 10_000;
+    ref;
+    /** Settles once waiting ends, however: the log poller then reads until it has caught up. */
+    exited;
+    markExited;
+    constructor(client, app, id, lastState, warn) {
+        this.client = client;
+        this.app = app;
+        this.id = id;
+        this.lastState = lastState;
+        this.warn = warn;
+        this.ref = { backend: 'fly', id, app };
+        this.exited = new Promise((resolve) => (this.markExited = resolve));
+    }
+    logs(stop) {
+        return pollLogs(this.client, this.app, this.id, { stop, exited: this.exited }, this.warn);
+    }
+    async wait(signal) {
+        try {
+            const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
+            this.lastState = status.state;
+            return status;
+        }
+        catch (err) {
+            // Cut short (timeout, cancel) before a /wait came back, the last state seen is the
+            // create's `created`: ask once what it is now, so the outputs say where it was stuck.
+            if (signal.aborted) {
+                const now = await getMachine(this.client, this.app, this.id, AbortSignal.timeout(5000)).catch(() => undefined);
+                if (now)
+                    this.lastState = now.state;
+            }
+            throw err;
+        }
+        finally {
+            this.markExited();
+        }
+    }
+    async exec(command, options = {}) {
+        const answer = await execMachine(this.client, this.app, this.id, command, options.timeoutSeconds ?? 60);
+        // exit_code is omitted when 0; a signal-killed command reports as a shell would.
+        const exitCode = answer.exit_code ?? (answer.exit_signal && answer.exit_signal > 0 ? 128 + answer.exit_signal : 0);
+        return new ExecResult(command, exitCode, answer.stdout ?? '', answer.stderr ?? '');
+    }
+    async destroy() {
+        this.markExited();
+        await destroyMachine(this.client, this.app, this.id);
+        this.lastState = 'destroyed';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/machine/fly/backend.ts
+// The fly backend: each run on its own Fly Machine in the configured app.
+
+
+
+
+
+class FlyBackend {
+    options;
+    name = 'fly';
+    app;
+    client;
+    warn;
+    constructor(options) {
+        this.options = options;
+        this.app = options.app;
+        this.client = new FlyClient({ token: options.token, env: options.env, retry: options.retry, timeouts: options.timeouts });
+        this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
+    }
+    prepareImage(log, signal) {
+        const { token, image, dockerfile, buildContext } = this.options;
+        return prepareFlyImage(this.client, { app: this.app, token, image, dockerfile, buildContext }, log, signal);
+    }
+    async create(spec, signal) {
+        const body = {
+            name: spec.name,
+            region: this.options.region,
+            config: {
+                image: spec.image,
+                env: spec.env,
+                guest: { cpu_kind: this.options.cpuKind, cpus: spec.cpus, memory_mb: spec.memoryMb },
+                auto_destroy: true,
+                restart: { policy: 'no' },
+                metadata: { ...spec.labels },
+                // `exec` replaces the image's ENTRYPOINT and CMD together, as the local backend does.
+                ...(spec.command ? { init: { exec: spec.command } } : {}),
+            },
+        };
+        const machine = await createMachine(this.client, this.app, body, signal);
+        return new FlyMachine(this.client, this.app, machine.id, machine.state, this.warn);
+    }
+    async destroy(ref) {
+        if (ref.backend !== 'fly')
+            throw new errors/* NotSupportedError */.EM(`The fly backend cannot destroy a ${ref.backend} machine (${ref.id}); use the ${ref.backend} backend`);
+        await destroyMachine(this.client, ref.app ?? this.app, ref.id);
+    }
+    async sweep(labels, options = {}) {
+        // No label would match every machine in the app, ours or not.
+        if (Object.keys(labels).length === 0)
+            throw new Error('sweep needs at least one label');
+        const live = (await listMachines(this.client, this.app, labels)).filter((m) => m.state !== 'destroyed' && m.state !== 'destroying' && this.oldEnough(m, options));
+        const results = await Promise.allSettled(live.map((m) => destroyMachine(this.client, this.app, m.id)));
+        const destroyed = [];
+        results.forEach((result, i) => {
+            if (result.status === 'fulfilled')
+                destroyed.push(live[i].id);
+            else
+                this.warn(`Could not destroy Fly machine ${live[i].id} in app ${this.app}; remove it by hand (fly machine destroy --force ${live[i].id}): ${result.reason.message}`);
+        });
+        return destroyed;
+    }
+    oldEnough(machine, { olderThanSeconds }) {
+        if (olderThanSeconds === undefined)
+            return true;
+        const created = Date.parse(machine.created_at ?? '');
+        if (Number.isNaN(created)) {
+            // Its age unknown, it may be a run still going: spared, but named.
+            this.warn(`Fly machine ${machine.id} in app ${this.app} has no readable created_at (${machine.created_at ?? 'none'}); not swept by age`);
+            return false;
+        }
+        return Date.now() - created >= olderThanSeconds * 1000;
+    }
+}
+
+// EXTERNAL MODULE: ./src/config/action-root.ts
+var action_root = __nccwpck_require__(4943);
+;// CONCATENATED MODULE: ./src/image/prebuilt.ts
+// The bundled agent image as the release workflow (.github/workflows/agent-image.yml) pushes it:
+// REGISTRY/OWNER/NAME:CONTENT_TAG, under the action's own repository. A runner pulls it instead
+// of building docker/ (a minute or more); the content tag makes it the very image docker/ builds.
+
+
+
+const DEFAULT_AGENT_IMAGE_REGISTRY = 'ghcr.io';
+/**
+ * Where this action's prebuilt image would be, from what the runner sets for a step of an action:
+ * GITHUB_ACTION_REPOSITORY and GITHUB_ACTION_REF, and AGENT_IMAGE_REGISTRY (default ghcr.io; tests
+ * point it at a local registry). Undefined when the action runs from a path (`uses: ./`), which
+ * the runner gives no repository.
+ */
+function prebuiltSource(env = process.env) {
+    const repository = env.GITHUB_ACTION_REPOSITORY?.trim();
+    if (!repository)
+        return undefined;
+    const registry = (env.AGENT_IMAGE_REGISTRY?.trim() || DEFAULT_AGENT_IMAGE_REGISTRY).replace(/\/+$/, '');
+    const ref = env.GITHUB_ACTION_REF?.trim();
+    return { repository: `${registry}/${repository.toLowerCase()}`, action: ref ? `${repository}@${ref}` : repository };
+}
+/** The action's own docker/ folder: the only build context a prebuilt image is pushed for. */
+function isBundledContext(dockerfile, buildContext, root = (0,action_root/* actionRoot */.X)()) {
+    return (0,external_node_path_.resolve)(buildContext) === (0,external_node_path_.resolve)(root, 'docker') && (0,external_node_path_.resolve)(dockerfile) === (0,external_node_path_.resolve)(root, 'docker', 'Dockerfile');
+}
+/** The tag the workflow pushes and the action pulls: the content tag of the action's docker/. */
+function bundledContentTag(root = actionRoot()) {
+    return contentTag(resolve(root, 'docker', 'Dockerfile'), resolve(root, 'docker'));
+}
+
+;// CONCATENATED MODULE: ./src/machine/local/demux.ts
+// Docker's multiplexed stream (attach and exec without a TTY): frames of an 8-byte header
+// [stream, 0, 0, 0, size uint32 BE] followed by `size` payload bytes, cut into HTTP chunks
+// anywhere. The engine writes one frame per write of the container, so a GiB printed line
+// by line is millions of short frames; a yield (or a Buffer) per frame would dominate, so
+// instead each chunk's payload bytes are compacted in place over the headers and yielded
+// as one run per stream.
+const STDOUT = 1;
+const STDERR = 2;
+const HEADER = 8;
+/**
+ * Demultiplexes a response body. Takes ownership of the chunks: payload bytes are moved
+ * within each chunk (they are never read by anyone else once handed over). The yielded
+ * slices live as long as their chunk: a source that reuses its buffer (the attach stream)
+ * overwrites them once the next chunk is asked for.
+ */
+async function* demux(chunks) {
+    const header = Buffer.alloc(HEADER);
+    let headerFill = 0;
+    let stream = STDOUT;
+    let remaining = 0; // payload bytes of the current frame not seen yet
+    for await (const chunk of chunks) {
+        let read = 0;
+        let write = 0; // payload compacted so far: chunk[runStart, write) belongs to runStream
+        let runStart = 0;
+        let runStream = -1;
+        while (read < chunk.length) {
+            if (remaining === 0) {
+                if (headerFill === 0 && chunk.length - read >= HEADER) {
+                    stream = chunk[read];
+                    remaining = chunk.readUInt32BE(read + 4);
+                    read += HEADER;
+                }
+                else {
+                    // A header split across chunks: gather its bytes.
+                    const n = Math.min(HEADER - headerFill, chunk.length - read);
+                    chunk.copy(header, headerFill, read, read + n);
+                    headerFill += n;
+                    read += n;
+                    if (headerFill === HEADER) {
+                        stream = header[0];
+                        remaining = header.readUInt32BE(4);
+                        headerFill = 0;
+                    }
+                }
+                continue;
+            }
+            if (stream !== runStream) {
+                if (write > runStart)
+                    yield { stream: runStream, data: chunk.subarray(runStart, write) };
+                runStart = write;
+                runStream = stream;
+            }
+            const n = Math.min(remaining, chunk.length - read);
+            if (write !== read)
+                chunk.copyWithin(write, read, read + n);
+            write += n;
+            read += n;
+            remaining -= n;
+        }
+        if (write > runStart)
+            yield { stream: runStream, data: chunk.subarray(runStart, write) };
+    }
+}
+const NEWLINE = 0x0a;
+/** An unfinished line longer than this is passed on as it is (the LogSink bounds it too). */
+const MAX_PARTIAL = 64 * 1024;
+/**
+ * Both streams as one, meeting only at line ends. The engine frames each write of the
+ * container, not each line, so a stderr write could otherwise land inside a half-written
+ * stdout line; here each stream's unfinished line waits for its end (or MAX_PARTIAL).
+ */
+async function* wholeLines(outputs) {
+    const partial = new Map();
+    for await (const { stream, data } of outputs) {
+        let from = 0;
+        const held = partial.get(stream);
+        if (held) {
+            const newline = data.indexOf(NEWLINE);
+            from = newline === -1 ? data.length : newline + 1;
+            const line = Buffer.concat([held, data.subarray(0, from)]);
+            partial.delete(stream);
+            if (newline === -1 && line.length <= MAX_PARTIAL) {
+                partial.set(stream, line);
+                continue;
+            }
+            yield line;
+        }
+        const end = Math.max(from, data.lastIndexOf(NEWLINE) + 1);
+        if (end > from)
+            yield data.subarray(from, end);
+        if (end === data.length)
+            continue;
+        if (data.length - end > MAX_PARTIAL)
+            yield data.subarray(end);
+        else
+            partial.set(stream, Buffer.from(data.subarray(end))); // a copy: the chunk's buffer may be reused
+    }
+    for (const held of partial.values())
+        yield held;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+;// CONCATENATED MODULE: ./src/machine/local/hijack.ts
+// A hijacked connection to the engine (attach): one HTTP request, the head of the answer,
+// then the raw stream until the engine closes the connection.
+//
+// It is read through one reused buffer. A Node socket otherwise allocates a fresh buffer
+// per read: memory outside the JS heap, of which V8 lets up to ~64 MB of garbage build up
+// between collections; at 150 MB/s of agent output that was ~25 MB of the action's peak RSS.
+
+/**
+ * Not larger: the LogSink redacts a chunk as a latin1 string, and strings over 128 KiB go
+ * to V8's large-object space (256 KiB reads were slower and took more memory).
+ */
+const READ_BUFFER = 64 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+/** A socket read a chunk at a time into one buffer, paused until the chunk is taken. */
+class Reader {
+    socket;
+    buffer = Buffer.allocUnsafe(READ_BUFFER);
+    filled = 0;
+    ended = false;
+    failure;
+    wake;
+    constructor(target) {
+        const onRead = (n) => {
+            this.filled = n;
+            this.notify();
+            return false; // pause: the buffer is read again only once this chunk is taken
+        };
+        this.socket = (0,external_node_net_.connect)({ ...target, onread: { buffer: this.buffer, callback: onRead } });
+        this.socket.on('end', () => this.finish()).on('close', () => this.finish());
+        this.socket.on('error', (err) => {
+            this.failure ??= err;
+            this.notify();
+        });
+    }
+    /** Closes the connection; the pending and every later `next` rejects with `reason`. */
+    abort(reason) {
+        this.failure ??= reason;
+        this.socket.destroy();
+        this.notify();
+    }
+    /** The next chunk, valid until the next call; empty once the connection is closed. */
+    async next() {
+        if (!this.filled && !this.ended && !this.failure) {
+            const woken = new Promise((resolve) => (this.wake = resolve));
+            this.socket.resume();
+            await woken;
+        }
+        if (this.filled) {
+            const chunk = this.buffer.subarray(0, this.filled);
+            this.filled = 0;
+            return chunk;
+        }
+        if (this.failure)
+            throw this.failure;
+        return EMPTY;
+    }
+    finish() {
+        this.ended = true;
+        this.notify();
+    }
+    notify() {
+        const wake = this.wake;
+        this.wake = undefined;
+        wake?.();
+    }
+}
+/** The raw stream after the answer's head. Each chunk is valid until the next is asked for. */
+class HijackedStream {
+    reader;
+    first;
+    constructor(reader, first) {
+        this.reader = reader;
+        this.first = first;
+    }
+    async *[Symbol.asyncIterator]() {
+        if (this.first.length)
+            yield this.first;
+        for (let chunk = await this.reader.next(); chunk.length; chunk = await this.reader.next())
+            yield chunk;
+    }
+    /** Closes the connection; a reader waiting for a chunk sees the end. */
+    destroy() {
+        this.reader.socket.destroy();
+    }
+}
+class HijackError extends Error {
+    statusCode;
+    body;
+    constructor(statusCode, body) {
+        super(`engine answered ${statusCode}`);
+        this.statusCode = statusCode;
+        this.body = body;
+    }
+}
+class HijackTimeoutError extends Error {
+    ms;
+    constructor(ms) {
+        super(`engine did not answer within ${ms / 1000}s`);
+        this.ms = ms;
+    }
+}
+/**
+ * Sends `POST path` asking to take the connection over and resolves once the engine has
+ * answered that it did (101 or 200); rejects with a HijackError (status and body) when it
+ * answers an error, with the socket's error when the engine is unreachable, and as
+ * `options` say when it does not answer at all.
+ */
+async function hijack(target, path, options = {}) {
+    const { signal, timeoutMs } = options;
+    signal?.throwIfAborted();
+    const reader = new Reader(target);
+    const onAbort = () => reader.abort(signal.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = timeoutMs ? setTimeout(() => reader.abort(new HijackTimeoutError(timeoutMs)), timeoutMs) : undefined;
+    reader.socket.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    try {
+        let received = EMPTY;
+        let headEnd;
+        // concat copies: what is kept does not live in the reused read buffer.
+        while ((headEnd = received.indexOf(HEAD_END)) === -1)
+            received = Buffer.concat([received, await more(reader)]);
+        const head = received.toString('latin1', 0, headEnd);
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+        let rest = received.subarray(headEnd + HEAD_END.length);
+        if (status === 101 || status === 200)
+            return new HijackedStream(reader, rest);
+        // An ordinary answer: its body says why (the connection stays the engine's, so read by length).
+        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        while (rest.length < length)
+            rest = Buffer.concat([rest, await more(reader)]);
+        throw new HijackError(status, rest.toString('utf8', 0, length));
+    }
+    catch (err) {
+        reader.socket.destroy();
+        throw err;
+    }
+    finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+    }
+}
+async function more(reader) {
+    const chunk = await reader.next();
+    if (!chunk.length)
+        throw new Error('the engine closed the connection before it answered');
+    return chunk;
+}
+
+;// CONCATENATED MODULE: ./src/machine/local/docker-api.ts
+
+
+
+
+
+const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+/**
+ * An engine answers create, start, attach, inspect and list in well under a second, a few
+ * seconds on a loaded runner (create lays out the rootfs, start sets up cgroups and network).
+ * A minute is past anything a healthy engine takes, and short next to a run.
+ */
+const DEFAULT_TIMEOUT_MS = 60_000;
+/** A remove also deletes the container's writable layer: minutes when the agent wrote gigabytes. */
+const DEFAULT_REMOVE_TIMEOUT_MS = 180_000;
+/** The engine did not answer within the call's deadline (hung, or far too busy). */
+class DockerTimeoutError extends errors/* AgentMachineError */.BR {
+    host;
+    seconds;
+    constructor(host, method, path, seconds) {
+        super('DOCKER_API', `Docker engine at ${host} timed out: no answer to ${method} ${path.split('?')[0]} within ${seconds}s. ` +
+            'The engine may be hung or overloaded (docker info shows whether it answers at all).');
+        this.host = host;
+        this.seconds = seconds;
+    }
+}
+/** The engine answered ≥ 400; `engineMessage` is its own explanation. */
+class DockerApiError extends errors/* AgentMachineError */.BR {
+    statusCode;
+    engineMessage;
+    constructor(statusCode, engineMessage, method, path) {
+        super('DOCKER_API', `Docker engine answered ${statusCode} to ${method} ${path.split('?')[0]}: ${engineMessage}`);
+        this.statusCode = statusCode;
+        this.engineMessage = engineMessage;
+    }
+}
+/** Connection errors that mean "no engine there", as opposed to an engine that failed. */
+const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+class DockerApi {
+    host;
+    pool;
+    /** The engine's address for the connections attach takes over. */
+    target;
+    timeoutMs;
+    removeTimeoutMs;
+    engineReportsOom;
+    /** `host` as in DOCKER_HOST: unix:///path or tcp://host:port. */
+    constructor(host = DEFAULT_DOCKER_HOST, options = {}) {
+        this.host = host;
+        this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        this.removeTimeoutMs = options.removeTimeoutMs ?? DEFAULT_REMOVE_TIMEOUT_MS;
+        if (host.startsWith('unix://')) {
+            const path = host.slice('unix://'.length);
+            this.pool = new undici/* Pool */.bC('http://localhost', { connect: { socketPath: path } });
+            this.target = { path };
+        }
+        else if (host.startsWith('tcp://')) {
+            const url = new URL(`http://${host.slice('tcp://'.length)}`);
+            url.port ||= '2375'; // Docker's own default for tcp://, as the CLI reads DOCKER_HOST
+            this.pool = new undici/* Pool */.bC(url.origin);
+            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
+        }
+        else {
+            throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
+        }
+    }
+    static fromEnv(env = process.env, options = {}) {
+        return new DockerApi(env.DOCKER_HOST?.trim() || DEFAULT_DOCKER_HOST, options);
+    }
+    close() {
+        return this.pool.close();
+    }
+    async hostCpus(signal) {
+        return (await this.json('GET', '/info', { signal })).NCPU;
+    }
+    /**
+     * Whether the engine says when it OOM-kills a container (State.OOMKilled or an `oom` event).
+     * Docker does. Podman's Docker-compatible API (4.3 on cgroup v1, runc) reports an OOM kill
+     * as a plain exit 137: no flag, no event. Asked once per api.
+     */
+    reportsOomKills(signal) {
+        this.engineReportsOom ??= this.json('GET', '/version', { signal }).then((version) => !(version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')), (err) => {
+            this.engineReportsOom = undefined; // a failed ask is not an answer
+            throw err;
+        });
+        return this.engineReportsOom;
+    }
+    async imageExists(name) {
+        return (await this.optional(this.json('GET', `/images/${imagePath(name)}/json`))) !== undefined;
+    }
+    /** Pulls an image; resolves to the registry's reason when it could not (the engine reports pull errors inside a 200 stream). */
+    async pullImage(name, signal) {
+        let res;
+        try {
+            // The engine answers at once and streams progress for as long as the pull takes: `signal` bounds that.
+            res = await this.stream('POST', `/images/create?fromImage=${encodeURIComponent(name)}`, { signal });
+        }
+        catch (err) {
+            if (err instanceof DockerApiError)
+                return err.engineMessage;
+            throw err;
+        }
+        let failure;
+        for (const line of (await res.body.text()).split('\n')) {
+            if (line.includes('"error"'))
+                failure = JSON.parse(line).error;
+        }
+        return failure;
+    }
+    async createContainer(name, body, signal) {
+        return (await this.json('POST', `/containers/create?name=${encodeURIComponent(name)}`, { body, signal })).Id;
+    }
+    async startContainer(id, signal) {
+        await this.json('POST', `/containers/${id}/start`, { signal });
+    }
+    /** Whether the engine reported an `oom` event for the container in the last `seconds`. */
+    async oomEventSeen(id, seconds) {
+        const now = Math.ceil(Date.now() / 1000);
+        const filters = encodeURIComponent(JSON.stringify({ type: ['container'], container: [id], event: ['oom'] }));
+        return (await this.text('GET', `/events?since=${now - Math.ceil(seconds)}&until=${now}&filters=${filters}`)).includes('"oom"');
+    }
+    async inspectContainer(id) {
+        return (await this.json('GET', `/containers/${id}/json`)).State;
+    }
+    /**
+     * Resolves when the container is not running. The engine sends the answer's head at once
+     * and its body at that moment: `signal` (the run's own deadline and cancel) bounds the rest.
+     */
+    async waitContainer(id, signal) {
+        const res = await this.stream('POST', `/containers/${id}/wait?condition=not-running`, { signal });
+        await res.body.text();
+    }
+    /**
+     * The container's stdout and stderr, multiplexed, until its output closes. Attach before
+     * start to miss nothing: the engine answers once the attach is in place. The deadline and
+     * `signal` bound that answer; the stream itself lasts as long as the container.
+     */
+    async attachContainer(id, signal) {
+        const path = `/containers/${id}/attach?stream=1&stdout=1&stderr=1`;
+        try {
+            return await hijack(this.target, path, { signal, timeoutMs: this.timeoutMs });
+        }
+        catch (err) {
+            if (err instanceof HijackError)
+                throw new DockerApiError(err.statusCode, engineMessage(err.body), 'POST', path);
+            if (err instanceof HijackTimeoutError)
+                throw new DockerTimeoutError(this.host, 'POST', path, this.timeoutMs / 1000);
+            if (signal?.aborted)
+                throw signal.reason;
+            throw this.unreachable(err) ?? err;
+        }
+    }
+    /** Force-removes the container and its anonymous volumes; already gone (or going) is fine. */
+    async removeContainer(id, options = {}) {
+        try {
+            await this.json('DELETE', `/containers/${id}?force=1&v=1`, { timeoutMs: options.timeoutMs ?? this.removeTimeoutMs });
+        }
+        catch (err) {
+            const gone = err instanceof DockerApiError && (err.statusCode === 404 || (err.statusCode === 409 && /already in progress/.test(err.engineMessage)));
+            if (!gone)
+                throw err;
+        }
+    }
+    /** Ids of containers, running or not, that carry every one of these labels. */
+    async listContainers(labels) {
+        return (await this.containersLabelled(labels)).map((c) => c.id);
+    }
+    /** Containers, running or not, that carry every one of these labels, with their creation time. */
+    async containersLabelled(labels) {
+        const filters = JSON.stringify({ label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) });
+        const list = await this.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(filters)}`);
+        return list.map((c) => ({ id: c.Id, created: c.Created }));
+    }
+    async execCreate(containerId, command) {
+        const body = { Cmd: command, AttachStdout: true, AttachStderr: true, Tty: false };
+        return (await this.json('POST', `/containers/${containerId}/exec`, { body })).Id;
+    }
+    /** Runs the exec and streams its output; ends when the command's output is closed, or `signal` fires. */
+    async *execStart(execId, signal) {
+        const res = await this.stream('POST', `/exec/${execId}/start`, { body: { Detach: false, Tty: false }, signal });
+        yield* demux(res.body);
+    }
+    async execExitCode(execId) {
+        return (await this.json('GET', `/exec/${execId}/json`)).ExitCode;
+    }
+    /** A 404 answer as `undefined`, for lookups where "not there" is an answer. */
+    async optional(pending) {
+        try {
+            return await pending;
+        }
+        catch (err) {
+            if (err instanceof DockerApiError && err.statusCode === 404)
+                return undefined;
+            throw err;
+        }
+    }
+    async json(method, path, options = {}) {
+        const text = await this.text(method, path, options);
+        return (text ? JSON.parse(text) : undefined);
+    }
+    /** A call the engine answers at once: the deadline covers it whole, answer and body. */
+    async text(method, path, options = {}) {
+        const ms = options.timeoutMs ?? this.timeoutMs;
+        const deadline = AbortSignal.timeout(ms);
+        const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+        try {
+            const res = await this.send(method, path, options.body, { signal });
+            return await res.body.text();
+        }
+        catch (err) {
+            if (options.signal?.aborted)
+                throw options.signal.reason;
+            if (deadline.aborted)
+                throw new DockerTimeoutError(this.host, method, path, ms / 1000);
+            throw err;
+        }
+    }
+    /**
+     * A call whose body lasts as long as what it follows (a wait, a pull, an exec's output): the
+     * deadline covers the answer's head; `signal` is all that bounds the body.
+     */
+    async stream(method, path, options) {
+        const ms = options.timeoutMs ?? this.timeoutMs;
+        try {
+            return await this.send(method, path, options.body, { signal: options.signal, headersTimeout: ms, bodyTimeout: 0 });
+        }
+        catch (err) {
+            if (options.signal.aborted)
+                throw options.signal.reason;
+            if ((0,retry/* errorCode */.CA)(err) === 'UND_ERR_HEADERS_TIMEOUT')
+                throw new DockerTimeoutError(this.host, method, path, ms / 1000);
+            throw err;
+        }
+    }
+    async send(method, path, body, limits) {
+        let res;
+        try {
+            res = await this.pool.request({
+                method,
+                path,
+                headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+                body: body === undefined ? undefined : JSON.stringify(body),
+                ...limits,
+            });
+        }
+        catch (err) {
+            throw this.unreachable(err) ?? err;
+        }
+        if (res.statusCode >= 400) {
+            const text = await res.body.text();
+            throw new DockerApiError(res.statusCode, engineMessage(text), method, path);
+        }
+        return res;
+    }
+    /** DOCKER_UNAVAILABLE for an error that means no engine is there; undefined for any other. */
+    unreachable(err) {
+        const code = unreachableCode(err);
+        if (!code)
+            return undefined;
+        return this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
+            `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
+            `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
+    }
+    unavailable(message, cause) {
+        const err = new errors/* AgentMachineError */.BR('DOCKER_UNAVAILABLE', message);
+        if (cause !== undefined)
+            err.cause = cause;
+        return err;
+    }
+}
+/** Image references keep their slashes (the engine routes `/images/{name:.*}/json`). */
+function imagePath(name) {
+    return name.split('/').map(encodeURIComponent).join('/');
+}
+function engineMessage(text) {
+    try {
+        const message = JSON.parse(text).message;
+        if (typeof message === 'string')
+            return message;
+    }
+    catch {
+        // not JSON: the text itself is the best explanation there is
+    }
+    return text.trim() || '(no message)';
+}
+/** undici may wrap socket errors, so the errno code can sit on the error or on a cause. */
+function unreachableCode(err) {
+    for (let e = err; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (code && UNREACHABLE.has(code))
+            return code;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __nccwpck_require__(58500);
+;// CONCATENATED MODULE: ./src/machine/local/machine.ts
+// One container on the local Docker engine, seen through the Machine interface.
+
+
+
+
+
+const SIGKILL_EXIT = 137;
+const OOM_EVENT_LAG_MS = 250;
+/** Exit code reported for an exec cut off by its timeout, as coreutils `timeout` does. */
+const EXEC_TIMEOUT_EXIT_CODE = 124;
+/** As the fly backend's exec: a command that has not finished in a minute is cut off. */
+const DEFAULT_EXEC_TIMEOUT_SECONDS = 60;
+const MIB = 1024 * 1024;
+class LocalMachine {
+    api;
+    id;
+    output;
+    memoryBytes;
+    /** Backend-blind vocabulary: `started` once running, then `stopped`/`failed`/`destroyed`. */
+    lastState = 'started';
+    /** Docker's stream ends by itself once delivered, though it can trail a big output by minutes. */
+    logGraceMs = 10 * 60_000;
+    ref;
+    createdAt = Date.now();
+    /** `output`: the container's multiplexed stream, attached before it started; `memoryBytes`: its limit (0: none). */
+    constructor(api, id, output, memoryBytes = 0) {
+        this.api = api;
+        this.id = id;
+        this.output = output;
+        this.memoryBytes = memoryBytes;
+        this.ref = { backend: 'local', id };
+    }
+    /**
+     * What the container prints, from its first byte, read once; each chunk is valid until
+     * the next is asked for (one read buffer is reused). The engine keeps no copy and hands
+     * the output over only as fast as it is read: memory stays bounded, and a container
+     * whose output nobody reads stalls once the pipes are full.
+     */
+    async *logs(stop) {
+        // `stop` means the reader has what it needs: end quietly.
+        const close = () => this.output.destroy();
+        if (stop.aborted) {
+            close();
+            return;
+        }
+        stop.addEventListener('abort', close, { once: true });
+        try {
+            yield* wholeLines(demux(this.output));
+        }
+        catch (err) {
+            if (!stop.aborted)
+                throw err;
+        }
+        finally {
+            stop.removeEventListener('abort', close);
+            // However the reader leaves (stop, its own error), the attach must not stay open:
+            // an unread attach blocks the container's output until the run times out.
+            close();
+        }
+    }
+    async wait(signal) {
+        try {
+            await this.api.waitContainer(this.id, signal);
+            const state = await this.api.inspectContainer(this.id);
+            let note;
+            if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
+                // Unknown (the engine did not say what it is): ask for the event as Docker would want.
+                if (await this.api.reportsOomKills().catch(() => true)) {
+                    // The engine learns of an OOM kill from a separate event that can trail the exit, and
+                    // may then leave the flag unset: ask for the event itself before calling a SIGKILL
+                    // something other than out of memory.
+                    await (0,external_node_timers_promises_.setTimeout)(OOM_EVENT_LAG_MS);
+                    state.OOMKilled = await this.api.oomEventSeen(this.id, (Date.now() - this.createdAt) / 1000 + 1);
+                }
+                else if (this.memoryBytes > 0) {
+                    // An engine that never says (Podman): the kill may or may not have been the limit.
+                    note = `killed (exit ${SIGKILL_EXIT}), possibly out of memory (limit ${Math.round(this.memoryBytes / MIB)} MiB)`;
+                }
+            }
+            // A live container the engine lost (dead) or could not run (Error) did not exit normally.
+            const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
+            this.lastState = failed ? 'failed' : 'stopped';
+            return { state: this.lastState, exitCode: state.ExitCode, oomKilled: state.OOMKilled, ...(note ? { note } : {}) };
+        }
+        catch (err) {
+            if (signal.aborted)
+                throw signal.reason;
+            if (err instanceof DockerApiError && err.statusCode === 404) {
+                this.lastState = 'destroyed';
+                return { state: this.lastState, exitCode: null, oomKilled: false };
+            }
+            throw err;
+        }
+    }
+    async exec(command, options = {}) {
+        const execId = await this.api.execCreate(this.id, command);
+        const seconds = options.timeoutSeconds ?? DEFAULT_EXEC_TIMEOUT_SECONDS;
+        const signal = AbortSignal.timeout(seconds * 1000);
+        const stdout = [];
+        const stderr = [];
+        try {
+            for await (const { stream, data } of this.api.execStart(execId, signal)) {
+                (stream === STDERR ? stderr : stdout).push(data);
+            }
+        }
+        catch (err) {
+            if (!signal.aborted)
+                throw err;
+            // The engine cannot kill an exec; the command may run on until the container goes.
+            stderr.push(Buffer.from(`\ntimed out after ${seconds}s`));
+            return new ExecResult(command, EXEC_TIMEOUT_EXIT_CODE, machine_text(stdout), machine_text(stderr));
+        }
+        const exitCode = await this.api.execExitCode(execId);
+        if (exitCode === null)
+            throw new errors/* AgentMachineError */.BR('DOCKER_API', `exec ${JSON.stringify(command)} in ${this.id} ended without an exit code`);
+        return new ExecResult(command, exitCode, machine_text(stdout), machine_text(stderr));
+    }
+    async destroy() {
+        this.output.destroy();
+        await this.api.removeContainer(this.id);
+    }
+}
+function machine_text(chunks) {
+    return Buffer.concat(chunks).toString('utf8');
+}
+
+;// CONCATENATED MODULE: ./src/machine/local/backend.ts
+// The `local` backend: containers on the runner's own Docker engine.
+
+
+
+
+
+
+
+const BUNDLED_IMAGE_REPO = 'agent-machine-action';
+const backend_MIB = 1024 * 1024;
+/** A pull slower than this would likely be beaten by the build it stands in for. */
+const PREBUILT_PULL_TIMEOUT_MS = 120_000;
+/**
+ * Removing a container that never ran is quick on a healthy engine. When create failed because
+ * the engine hung or the run was cancelled (the runner sends SIGTERM 7.5 s after SIGINT), the
+ * step must not wait on it: the post step sweeps by label whatever is left.
+ */
+const FAILED_CREATE_CLEANUP_MS = 5000;
+class LocalBackend {
+    source;
+    name = 'local';
+    api;
+    buildTimeoutMs;
+    constructor(source) {
+        this.source = source;
+        this.api = source.api ?? DockerApi.fromEnv();
+        this.buildTimeoutMs = source.buildTimeoutMs ?? 30 * 60_000;
+    }
+    /**
+     * `image` if the engine has it or can pull it, else built under that name. No `image`: the
+     * bundled one by content tag: from the engine, else pulled prebuilt (and tagged with the local
+     * name), else built.
+     */
+    async prepareImage(log, signal) {
+        const { image, dockerfile, buildContext } = this.source;
+        const tag = image ?? `${BUNDLED_IMAGE_REPO}:${await tag_contentTag(dockerfile, buildContext)}`;
+        if (await this.api.imageExists(tag)) {
+            log(`Using image ${tag} from the Docker engine`);
+            return tag;
+        }
+        if (image) {
+            // A name without a tag would pull every tag of the repository: ask for the one docker runs.
+            const { reference } = parseImageRef(tag);
+            const pullRef = tag.endsWith(`:${reference}`) || tag.endsWith(`@${reference}`) ? tag : `${tag}:${reference}`;
+            const failure = await this.pull(pullRef, this.buildTimeoutMs, signal);
+            if (!failure) {
+                log(`Pulled image ${tag}`);
+                return tag;
+            }
+            log(`Could not pull ${tag} (${failure})`);
+        }
+        else if (await this.pullPrebuilt(tag, log, signal)) {
+            return tag;
+        }
+        log(`Building image ${tag} from ${dockerfile}`);
+        await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, signal, onLine: log });
+        return tag;
+    }
+    /** The release workflow's image of this content, named `tag` once pulled; false, and why in a notice, when it could not be pulled. */
+    async pullPrebuilt(tag, log, signal) {
+        const { dockerfile, buildContext } = this.source;
+        let prebuilt = this.source.prebuilt;
+        if (!prebuilt) {
+            // Only the action's own docker/ is pushed; a workflow's own Dockerfile is simply built.
+            if (!isBundledContext(dockerfile, buildContext))
+                return false;
+            prebuilt = prebuiltSource(this.source.env);
+            if (!prebuilt) {
+                log('No prebuilt image to pull: GITHUB_ACTION_REPOSITORY is not set (the action runs from a path, not from its repository)');
+                return false;
+            }
+        }
+        const ref = `${prebuilt.repository}:${parseImageRef(tag).reference}`;
+        const started = performance.now();
+        const timeoutMs = this.source.pullTimeoutMs ?? PREBUILT_PULL_TIMEOUT_MS;
+        const failure = await this.pull(ref, timeoutMs, signal);
+        if (failure) {
+            const message = `No prebuilt agent image for ${prebuilt.action}: pulling ${ref} failed (${failure}). Building it from ${dockerfile} instead, which takes a minute or more.`;
+            log(message);
+            this.source.notice?.(message);
+            return false;
+        }
+        await tagImage(ref, tag, signal);
+        log(`Pulled prebuilt image ${ref} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        return true;
+    }
+    /** Pulls `ref` within `timeoutMs`: undefined once the engine has it, else the reason it could not. Cancel rejects. */
+    async pull(ref, timeoutMs, signal) {
+        const deadline = AbortSignal.timeout(timeoutMs);
+        try {
+            return await this.api.pullImage(ref, signal ? AbortSignal.any([deadline, signal]) : deadline);
+        }
+        catch (err) {
+            if (signal?.aborted)
+                throw err;
+            return deadline.aborted ? `no answer within ${timeoutMs / 1000} s` : err.message;
+        }
+    }
+    async create(spec, signal) {
+        // The engine refuses NanoCpus above the host's count; a runner smaller than asked still runs.
+        const cpus = Math.min(spec.cpus, await this.api.hostCpus(signal));
+        const memory = spec.memoryMb * backend_MIB;
+        let id;
+        try {
+            id = await this.api.createContainer(spec.name, {
+                Image: spec.image,
+                // A command replaces the image's whole argv, entrypoint included.
+                Entrypoint: spec.command?.slice(0, 1),
+                Cmd: spec.command?.slice(1),
+                Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+                Labels: spec.labels,
+                // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
+                // No log driver: the output reaches us only through the attach below. The default
+                // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
+                // and cap the rate at which it can be read back at ~10 MB/s.
+                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
+            }, signal);
+        }
+        catch (err) {
+            if (err instanceof DockerApiError && err.statusCode === 404) {
+                throw new errors/* AgentMachineError */.BR('IMAGE_NOT_FOUND', `Image ${spec.image} is not in the Docker engine (${err.engineMessage}); prepareImage builds it first`);
+            }
+            throw err;
+        }
+        let output;
+        try {
+            output = await this.api.attachContainer(id, signal);
+            await this.api.startContainer(id, signal);
+        }
+        catch (err) {
+            // A container that never ran (e.g. its command does not exist) is no use to anyone.
+            output?.destroy();
+            await this.api.removeContainer(id, { timeoutMs: FAILED_CREATE_CLEANUP_MS }).catch(() => { });
+            throw err;
+        }
+        return new LocalMachine(this.api, id, output, memory);
+    }
+    destroy(ref) {
+        return this.api.removeContainer(ref.id);
+    }
+    async sweep(labels, options = {}) {
+        // No label would match every container on the engine, ours or not.
+        if (Object.keys(labels).length === 0)
+            throw new Error('sweep needs at least one label');
+        const { olderThanSeconds } = options;
+        const now = Date.now() / 1000;
+        const ids = (await this.api.containersLabelled(labels)).filter((c) => olderThanSeconds === undefined || now - c.created >= olderThanSeconds).map((c) => c.id);
+        const results = await Promise.allSettled(ids.map((id) => this.api.removeContainer(id)));
+        const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${r.reason.message}`] : []));
+        // One container that will not go must not hide the others that did.
+        if (failed.length)
+            throw new errors/* AgentMachineError */.BR('DOCKER_API', `Could not remove container(s) ${failed.join('; ')}`);
+        return ids;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backends.ts
+// config → backend: the one place that turns the action's inputs into a backend's own options.
+
+
+
+/** `warn` receives problems that do not fail the run (Fly logs unreadable, a sweep that missed one). */
+function createBackend(config, warn) {
+    const source = { image: config.image, dockerfile: config.dockerfile, buildContext: config.buildContext };
+    if (config.backend === 'local')
+        return new LocalBackend(source);
+    const { appName, apiToken } = (0,config_config/* flyTarget */.fw)(config);
+    return new FlyBackend({ ...source, app: appName, token: apiToken, region: config.fly.region, cpuKind: config.fly.cpuKind, warn });
+}
+
+
+/***/ }),
+
+/***/ 4943:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   X: () => (/* binding */ actionRoot)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(73136);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_2__);
+
+
+
+/** The action's own folder (where action.yml and docker/ live), from src/ or from dist/. */
+function actionRoot() {
+    let dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(import.meta.url));
+    while (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, 'action.yml'))) {
+        const parent = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)(dir);
+        if (parent === dir)
+            throw new Error('action.yml not found above ' + (0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(import.meta.url));
+        dir = parent;
+    }
+    return dir;
+}
+
+
+/***/ }),
+
+/***/ 81122:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Xg: () => (/* binding */ readConfig),
+/* harmony export */   fw: () => (/* binding */ flyTarget),
+/* harmony export */   yA: () => (/* binding */ checkReadyToRun)
+/* harmony export */ });
+/* unused harmony exports parseRepos, validRef */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(83916);
+/* harmony import */ var _protocol_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(38667);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(27194);
+/* harmony import */ var _action_root_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4943);
+// inputs → config: every action input read once, validated, and turned into one typed
+// object. Anything wrong raises InvalidConfigError naming the input, before any image or
+// machine is touched.
+
+
+
+
+
+
+function readConfig(input, env = process.env) {
+    const text = (name) => input(name).trim() || undefined;
+    const backend = oneOf(input, 'backend', ['local', 'fly'], 'local');
+    const command = parseCommand(text('command'));
+    const prompt = readPrompt(text('prompt'), text('prompt_file'));
+    const claudeCodeOauthToken = text('claude_code_oauth_token');
+    const anthropicApiKey = text('anthropic_api_key');
+    const image = text('image');
+    const config = {
+        prompt,
+        repos: parseRepos(input('repos')),
+        backend,
+        image,
+        dockerfile: (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(text('dockerfile') ?? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,_action_root_js__WEBPACK_IMPORTED_MODULE_5__/* .actionRoot */ .X)(), 'docker', 'Dockerfile')),
+        buildContext: (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(text('build_context') ?? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,_action_root_js__WEBPACK_IMPORTED_MODULE_5__/* .actionRoot */ .X)(), 'docker')),
+        command,
+        claudeCodeOauthToken,
+        anthropicApiKey,
+        agent: {
+            model: parseModel(text('model')),
+            maxTurns: text('max_turns') ? positiveInteger('max_turns', text('max_turns'), 10_000) : undefined,
+            allowedTools: parseTools('allowed_tools', input('allowed_tools')),
+            disallowedTools: parseTools('disallowed_tools', input('disallowed_tools')),
+            appendSystemPrompt: text('append_system_prompt'),
+            extraArgs: parseClaudeArgs(text('claude_args')),
+            baseUrl: parseBaseUrl(text('anthropic_base_url')),
+        },
+        githubToken: text('github_token'),
+        fly: {
+            apiToken: text('fly_api_token') ?? (env.FLY_API_TOKEN?.trim() || undefined),
+            appName: text('app_name'),
+            region: parseRegion(text('region') ?? 'iad'),
+            cpus: positiveInteger('vm_cpus', text('vm_cpus') ?? '2', 64),
+            memoryMb: positiveInteger('vm_memory_mb', text('vm_memory_mb') ?? '4096', 256 * 1024),
+            cpuKind: oneOf(input, 'cpu_kind', ['shared', 'performance'], 'performance'),
+        },
+        env: parseEnv('env', input('env')),
+        agentSecrets: parseEnv('secrets', input('secrets')),
+        waitTimeoutSeconds: seconds('wait_timeout', text('wait_timeout') ?? '3600'),
+        idleTimeoutSeconds: seconds('idle_timeout', text('idle_timeout') ?? '900', { zeroMeansNever: true }),
+        mode: oneOf(input, 'mode', ['run', 'sweep'], 'run'),
+        maxAgeSeconds: seconds('max_age', text('max_age') ?? '21600'),
+        raiseOnFailure: parseBoolean('raise_on_failure', text('raise_on_failure') ?? 'true'),
+        uploadArtifacts: parseBoolean('upload_artifacts', text('upload_artifacts') ?? 'true'),
+        pushOnFailure: parseBoolean('push_on_failure', text('push_on_failure') ?? 'false'),
+        logTailLines: nonNegativeInteger('log_tail_lines', text('log_tail_lines') ?? '20', 1000),
+        comment: oneOf(input, 'comment', ['auto', 'always', 'never'], 'auto'),
+        triggerPhrase: text('trigger_phrase') ?? '/fix',
+        allowForks: parseBoolean('allow_forks', text('allow_forks') ?? 'false'),
+        pullRequestNumber: text('pull_request_number') ? positiveInteger('pull_request_number', text('pull_request_number'), Number.MAX_SAFE_INTEGER) : undefined,
+        secrets: [],
+    };
+    // `env` is plain, never guessed at from key names; what is secret is said so, in `secrets`.
+    config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)]
+        .flatMap((s) => (s ? (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .secretForms */ .eo)(s) : []));
+    if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
+    }
+    return config;
+}
+/**
+ * What a run needs beyond well-formed inputs. Checked once the event is known to start a run
+ * (still before any image or machine): a skipped event, such as a Dependabot pull request
+ * that gets no secrets, must not fail for want of them.
+ */
+function checkReadyToRun(config, prompt) {
+    if (!prompt && !config.command)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt', 'required unless command is set (or a trigger comment gives the task)');
+    if (!config.command && !config.image && !config.claudeCodeOauthToken && !config.anthropicApiKey) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
+    }
+    if (!config.image && !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(config.dockerfile))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('dockerfile', `${config.dockerfile} does not exist`);
+    if (config.backend === 'fly')
+        flyTarget(config);
+}
+/** The Fly app and token a fly run (or its cleanup) cannot do without. */
+function flyTarget(config) {
+    const { appName, apiToken } = config.fly;
+    if (!appName)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('app_name', 'required when backend is fly');
+    if (!apiToken)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+    return { appName, apiToken };
+}
+function readPrompt(prompt, promptFile) {
+    if (prompt && promptFile)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt_file', 'set either prompt or prompt_file, not both');
+    if (!promptFile)
+        return prompt;
+    let content;
+    try {
+        content = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(promptFile, 'utf8');
+    }
+    catch (err) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt_file', `cannot read ${promptFile}: ${err.code ?? err}`);
+    }
+    if (!content.trim())
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt_file', `${promptFile} is empty`);
+    return content;
+}
+function parseCommand(raw) {
+    if (!raw)
+        return undefined;
+    let parsed;
+    try {
+        parsed = JSON.parse(raw);
+    }
+    catch {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('command', `must be a JSON array of strings, like ["bash","-c","make fix"]; got ${raw}`);
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string')) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('command', `must be a non-empty JSON array of strings; got ${raw}`);
+    }
+    return parsed;
+}
+function parseRepos(raw) {
+    return lines(raw).map(({ line, n }) => {
+        const [url, branch, dir, ...extra] = line.split(/\s+/);
+        // Checked first, and the line not quoted: no secret exists yet to redact it from the error.
+        if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `line ${n}: put credentials in github_token, not in the URL`);
+        const at = `line ${n} ('${line}')`;
+        if (extra.length)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at} has more than URL BRANCH DIR`);
+        if (!/^(https?:\/\/|file:\/\/|ssh:\/\/|git@)\S+$/.test(url))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at}: '${url}' is not an https, ssh or file URL`);
+        if (branch && branch !== '-' && !validRef(branch))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at}: '${branch}' is not a valid branch name`);
+        if (dir && ((0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(dir) || dir.split('/').includes('..')))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at}: directory '${dir}' must be relative and stay inside the workspace`);
+        return { url, ...(branch && branch !== '-' ? { branch } : {}), ...(dir ? { target_dir: dir } : {}) };
+    });
+}
+function validRef(ref) {
+    return /^[A-Za-z0-9._/-]+$/.test(ref) && !ref.includes('..') && !ref.startsWith('-') && !ref.startsWith('/') && !ref.endsWith('/') && !ref.endsWith('.lock');
+}
+/** `KEY=VALUE` lines. An error names the line, never quotes it: the value may be a secret. */
+function parseEnv(name, raw) {
+    const env = {};
+    for (const { line, n } of lines(raw)) {
+        const eq = line.indexOf('=');
+        const key = eq > 0 ? line.slice(0, eq).trim() : '';
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `line ${n} is not KEY=VALUE with a shell-style KEY (letters, digits, _)`);
+        if ((0,_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .isReserved */ .Bs)(key))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `line ${n}: ${key} is set by the action itself; use its own input instead`);
+        env[key] = line.slice(eq + 1);
+    }
+    return env;
+}
+function parseModel(model) {
+    if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]*$/.test(model))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('model', `'${model}' is not a model name (like claude-sonnet-4-5 or opus)`);
+    return model;
+}
+/** One tool rule a line or comma; a comma inside parentheses (`Bash(git diff:*)`) belongs to the rule. */
+function parseTools(name, raw) {
+    const tools = [];
+    let depth = 0;
+    let current = '';
+    for (const char of raw) {
+        if (char === '(')
+            depth++;
+        if (char === ')')
+            depth = Math.max(0, depth - 1);
+        if ((char === ',' && depth === 0) || char === '\n') {
+            tools.push(current.trim());
+            current = '';
+        }
+        else
+            current += char;
+    }
+    tools.push(current.trim());
+    const rules = tools.filter(Boolean);
+    const bad = rules.find((rule) => !/^[A-Za-z_][\w-]*(__[\w-]+)*(\(.*\))?$/.test(rule));
+    if (bad !== undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${bad}' is not a tool rule (a tool name, optionally with a pattern: Bash(npm test:*))`);
+    return rules;
+}
+/** Flags the bundled image sets itself: `claude_args` may not change how the run is read. */
+const FIXED_CLAUDE_FLAGS = ['-p', '--print', '--output-format', '--input-format', '--verbose', '--dangerously-skip-permissions'];
+/** Splits like a shell: whitespace separates, single and double quotes group, backslash escapes. */
+function parseClaudeArgs(raw) {
+    if (!raw)
+        return [];
+    const args = [];
+    let current;
+    let quote;
+    for (let i = 0; i < raw.length; i++) {
+        const char = raw[i];
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else if (char === '\\' && quote === '"' && i + 1 < raw.length)
+                current += raw[++i];
+            else
+                current += char;
+        }
+        else if (/\s/.test(char)) {
+            if (current !== undefined)
+                args.push(current);
+            current = undefined;
+        }
+        else if (char === '"' || char === "'") {
+            quote = char;
+            current ??= '';
+        }
+        else if (char === '\\' && i + 1 < raw.length)
+            current = (current ?? '') + raw[++i];
+        else
+            current = (current ?? '') + char;
+    }
+    if (quote)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('claude_args', `an opening ${quote} is never closed`);
+    if (current !== undefined)
+        args.push(current);
+    const fixed = args.find((arg) => FIXED_CLAUDE_FLAGS.includes(arg.split('=')[0]));
+    if (fixed)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('claude_args', `${fixed.split('=')[0]} is set by the action itself`);
+    return args;
+}
+function parseBaseUrl(raw) {
+    if (!raw)
+        return undefined;
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('anthropic_base_url', 'is not a URL (like https://llm-gateway.example.com)');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('anthropic_base_url', `must be an http or https URL, not ${url.protocol}`);
+    // Not quoted: what sits there could be a credential.
+    if (url.username || url.password)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('anthropic_base_url', 'must not carry credentials; use anthropic_api_key or claude_code_oauth_token');
+    return raw.replace(/\/+$/, '');
+}
+function parseRegion(region) {
+    if (!/^[a-z]{3}$/.test(region))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('region', `'${region}' is not a Fly region code (three lowercase letters, like iad)`);
+    return region;
+}
+function oneOf(input, name, allowed, fallback) {
+    const value = (input(name).trim() || fallback).toLowerCase();
+    if (!allowed.includes(value))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${value}' is not one of ${allowed.join(', ')}`);
+    return value;
+}
+function parseBoolean(name, raw) {
+    if (/^(true|yes|on)$/i.test(raw))
+        return true;
+    if (/^(false|no|off)$/i.test(raw))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a boolean (true or false)`);
+}
+/** GitHub's longest job (self-hosted, 5 days); also well inside what a timer can count. */
+const MAX_SECONDS = 5 * 24 * 3600;
+function seconds(name, raw, { zeroMeansNever = false } = {}) {
+    const value = Number(raw);
+    const allowed = zeroMeansNever ? value >= 0 : value > 0;
+    if (!/^\d+(\.\d+)?$/.test(raw) || !allowed || value > MAX_SECONDS) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a number of seconds ${zeroMeansNever ? 'from 0 (off)' : 'above 0'} up to ${MAX_SECONDS} (5 days)`);
+    }
+    return value;
+}
+function nonNegativeInteger(name, raw, max) {
+    if (!/^\d+$/.test(raw) || Number(raw) > max)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a whole number from 0 to ${max}`);
+    return Number(raw);
+}
+function positiveInteger(name, raw, max) {
+    const value = nonNegativeInteger(name, raw, max);
+    if (value === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, 'must be at least 1');
+    return value;
+}
+function lines(raw) {
+    return raw.split(/\r?\n/)
+        .map((line, i) => ({ line: line.trim(), n: i + 1 }))
+        .filter(({ line }) => line && !line.startsWith('#'));
+}
+
+
+/***/ }),
+
+/***/ 83916:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BR: () => (/* binding */ AgentMachineError),
+/* harmony export */   Dx: () => (/* binding */ MachineTimeoutError),
+/* harmony export */   EM: () => (/* binding */ NotSupportedError),
+/* harmony export */   MV: () => (/* binding */ MachineExitError),
+/* harmony export */   Om: () => (/* binding */ GitHubAPIError),
+/* harmony export */   PA: () => (/* binding */ isAgentVerdict),
+/* harmony export */   Re: () => (/* binding */ ExecutionError),
+/* harmony export */   a: () => (/* binding */ FlyAPIError),
+/* harmony export */   cc: () => (/* binding */ CancelledError),
+/* harmony export */   dA: () => (/* binding */ MachineStalledError),
+/* harmony export */   dj: () => (/* binding */ wrapEngineError),
+/* harmony export */   gZ: () => (/* binding */ ModelAPIError),
+/* harmony export */   qY: () => (/* binding */ ImageBuildError),
+/* harmony export */   uo: () => (/* binding */ InvalidConfigError),
+/* harmony export */   w$: () => (/* binding */ lastLines)
+/* harmony export */ });
+/* unused harmony export EngineError */
+// The error catalogue. Every error the action raises carries a machine-readable `code` from
+// one closed list, so callers branch on `err.code` (or instanceof), never on message text.
+// Shapes follow the two seeds; field names are the same across classes (machineId, exitCode,
+// state, logs, statusCode, detail).
+//
+// Boundary policy (applied in report/failure.ts):
+// - the agent's own verdict (MachineExitError, MachineTimeoutError, MachineStalledError,
+//   ModelAPIError) fails the step, or is a warning when raise_on_failure is false;
+// - every other error that ends the run (bad input, image build, platform API, cancel) fails
+//   the step whatever raise_on_failure says;
+// - reporting side effects (PR comment, opened pull request, job summary) never fail the
+//   step: they are warnings, since the run itself already happened.
+class AgentMachineError extends Error {
+    code;
+    constructor(code, message) {
+        super(message);
+        this.code = code;
+        this.name = new.target.name;
+    }
+}
+/** A bad or missing input, raised before any image or machine is touched. */
+class InvalidConfigError extends AgentMachineError {
+    input;
+    constructor(input, problem) {
+        super('INVALID_CONFIG', `Input '${input}': ${problem}`);
+        this.input = input;
+    }
+}
+class NotSupportedError extends AgentMachineError {
+    constructor(message) {
+        super('NOT_SUPPORTED', message);
+    }
+}
+class ExecutionError extends AgentMachineError {
+    command;
+    exitCode;
+    stdout;
+    stderr;
+    constructor(command, exitCode, stdout, stderr) {
+        super('COMMAND_FAILED', `Command ${JSON.stringify(command)} exited with ${exitCode}${stderr ? `: ${lastLines(stderr, 5)}` : ''}`);
+        this.command = command;
+        this.exitCode = exitCode;
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
+}
+/** Non-zero exit or state `failed`; the message ends with the log tail so it diagnoses itself. */
+class MachineExitError extends AgentMachineError {
+    machineId;
+    exitCode;
+    state;
+    logs;
+    oomKilled;
+    note;
+    constructor(machineId, exitCode, state, logs, oomKilled = false, 
+    /** What the platform adds, e.g. an engine that can't tell an OOM kill from another SIGKILL. */
+    note) {
+        const how = exitCode === null ? `ended in state '${state}' with no exit code` : `exited with code ${exitCode} (state '${state}')`;
+        const why = oomKilled ? ' (out of memory: the machine was OOM-killed)' : note ? `: ${note}` : '';
+        super('MACHINE_EXIT', `Machine ${machineId} ${how}${why}${tailBlock(logs)}`);
+        this.machineId = machineId;
+        this.exitCode = exitCode;
+        this.state = state;
+        this.logs = logs;
+        this.oomKilled = oomKilled;
+        this.note = note;
+    }
+}
+/** No exit within `wait_timeout`; the machine is destroyed anyway. */
+class MachineTimeoutError extends AgentMachineError {
+    machineId;
+    seconds;
+    state;
+    logs;
+    constructor(machineId, seconds, state, logs) {
+        super('TIMEOUT', `Machine ${machineId} did not exit within ${seconds}s (last state '${state}')${tailBlock(logs)}`);
+        this.machineId = machineId;
+        this.seconds = seconds;
+        this.state = state;
+        this.logs = logs;
+    }
+}
+/** No output and no agent event for `idle_timeout` seconds: the machine is stopped early. */
+class MachineStalledError extends AgentMachineError {
+    machineId;
+    seconds;
+    logs;
+    constructor(machineId, seconds, logs) {
+        super('STALLED', `Machine ${machineId} printed nothing for ${seconds}s (idle_timeout), so it was stopped${tailBlock(logs)}`);
+        this.machineId = machineId;
+        this.seconds = seconds;
+        this.logs = logs;
+    }
+}
+/** The model API refused in a way retrying can't fix (a bad key): the run is ended at once. */
+class ModelAPIError extends AgentMachineError {
+    machineId;
+    statusCode;
+    detail;
+    logs;
+    constructor(machineId, statusCode, detail, logs) {
+        super('MODEL_API', `The model API answered ${statusCode} (${detail}); retrying can't fix that, so machine ${machineId} was stopped${tailBlock(logs)}`);
+        this.machineId = machineId;
+        this.statusCode = statusCode;
+        this.detail = detail;
+        this.logs = logs;
+    }
+}
+/** SIGINT/SIGTERM from the runner: the machine, if any, was destroyed. */
+class CancelledError extends AgentMachineError {
+    machineId;
+    constructor(machineId) {
+        super('CANCELLED', machineId ? `The run was cancelled; machine ${machineId} was destroyed` : 'The run was cancelled before any machine was created');
+        this.machineId = machineId;
+    }
+}
+/** Fly answered ≥ 400 after retries. `status` is Fly's own error status (`name_taken`, …), kept as data. */
+class FlyAPIError extends AgentMachineError {
+    statusCode;
+    detail;
+    requestId;
+    status;
+    constructor(statusCode, detail, requestId, status, what = 'Fly API') {
+        super('FLY_API', `${what} answered ${statusCode}: ${detail}${requestId ? ` (fly-request-id ${requestId})` : ''}`);
+        this.statusCode = statusCode;
+        this.detail = detail;
+        this.requestId = requestId;
+        this.status = status;
+    }
+}
+/** A GitHub REST call the run cannot go on without (permission check, PR lookup). */
+class GitHubAPIError extends AgentMachineError {
+    what;
+    statusCode;
+    constructor(what, statusCode, detail) {
+        super('GITHUB_API', `GitHub API (${what}) ${statusCode ? `answered ${statusCode}` : 'failed'}: ${detail}`);
+        this.what = what;
+        this.statusCode = statusCode;
+    }
+}
+class ImageBuildError extends AgentMachineError {
+    exitCode;
+    stderr;
+    constructor(exitCode, stderr, what = 'docker build') {
+        super('IMAGE_BUILD', `${what} failed${exitCode === null ? '' : ` with exit code ${exitCode}`}${stderr ? `:\n${lastLines(stderr, 20)}` : ''}`);
+        this.exitCode = exitCode;
+        this.stderr = stderr;
+    }
+}
+/** An engine's `[CODE] message` error (the SDK seed's form); `engineCode` is the engine's own code. */
+class EngineError extends AgentMachineError {
+    engineCode;
+    constructor(engineCode, message) {
+        super('ENGINE', message);
+        this.engineCode = engineCode;
+    }
+}
+/** Turns anything thrown by an engine into an AgentMachineError, keeping an engine's `[CODE]`. */
+function wrapEngineError(err) {
+    if (err instanceof AgentMachineError)
+        return err;
+    const text = err instanceof Error ? err.message : String(err);
+    const match = /^\s*\[([A-Z][A-Z0-9_]*)\]\s*([\s\S]*)$/.exec(text);
+    const wrapped = match ? new EngineError(match[1], match[2]) : new EngineError('ENGINE', text);
+    if (err instanceof Error)
+        wrapped.cause = err;
+    return wrapped;
+}
+/** The agent's own verdict, as opposed to a failure of the platform around it. */
+function isAgentVerdict(err) {
+    return err instanceof MachineExitError || err instanceof MachineTimeoutError || err instanceof MachineStalledError || err instanceof ModelAPIError;
+}
+function lastLines(text, n) {
+    return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+function tailBlock(logs) {
+    const tail = logs.slice(-20);
+    return tail.length ? `\nLast ${tail.length} log lines:\n${tail.join('\n')}` : '';
+}
+
+
+/***/ }),
+
+/***/ 28902:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   CA: () => (/* binding */ errorCode),
+/* harmony export */   Dm: () => (/* binding */ isTransientStatus),
+/* harmony export */   EO: () => (/* binding */ classifyTransportError),
+/* harmony export */   Vs: () => (/* binding */ retryAfterMs),
+/* harmony export */   jo: () => (/* binding */ backoffMs),
+/* harmony export */   sR: () => (/* binding */ isRejectedUnprocessed),
+/* harmony export */   vI: () => (/* binding */ DEFAULT_RETRY)
+/* harmony export */ });
+// Which failures are worth another attempt, and how long to wait before it.
+const DEFAULT_RETRY = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
+/** 408, 429 and 5xx: the platform is busy or slow, not telling us we are wrong. */
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+/** 429 means the request was turned away unprocessed; 408/5xx may have done the work. */
+function isRejectedUnprocessed(status) {
+    return status === 429;
+}
+// The connection never carried the request, so even a non-idempotent one can be resent.
+const BEFORE_SEND = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
+// The connection broke after the request may have been sent: safe to resend only if idempotent.
+const AFTER_SEND = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+function classifyTransportError(err) {
+    const code = errorCode(err);
+    if (code && BEFORE_SEND.has(code))
+        return 'before-send';
+    if (code && AFTER_SEND.has(code))
+        return 'after-send';
+    return undefined;
+}
+function errorCode(err) {
+    for (let e = err; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            return code;
+    }
+    return undefined;
+}
+/** Exponential with "equal jitter": half fixed, half random, so clients spread out but never retry at once. */
+function backoffMs(policy, retry, random = Math.random) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+    return ceiling / 2 + random() * (ceiling / 2);
+}
+/** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(header, now) {
+    if (!header)
+        return undefined;
+    const trimmed = header.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed))
+        return Number(trimmed) * 1000;
+    const date = Date.parse(trimmed);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+
+/***/ }),
+
+/***/ 79407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9203);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(79837);
+/* harmony import */ var _session_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(92927);
+/* harmony import */ var _sweep_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(49159);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-// Nothing may keep the step alive once the run is reported (idle keep-alive sockets, timers).
-process.exit();
+
+
+
+await (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4('mode').trim().toLowerCase() === 'sweep' ? (0,_sweep_js__WEBPACK_IMPORTED_MODULE_3__/* .sweep */ .X)() : (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)());
+await (0,_session_js__WEBPACK_IMPORTED_MODULE_2__/* .exitWhenFlushed */ .K)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 9203:
+/***/ 79837:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96343,8 +98746,3255 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
+var core = __nccwpck_require__(77094);
+// EXTERNAL MODULE: ./src/backends.ts + 22 modules
+var backends = __nccwpck_require__(83491);
+// EXTERNAL MODULE: ./src/config/config.ts
+var config_config = __nccwpck_require__(81122);
+// EXTERNAL MODULE: ./node_modules/@actions/github/lib/github.js
+var github = __nccwpck_require__(61351);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(83916);
+// EXTERNAL MODULE: external "node:timers/promises"
+var promises_ = __nccwpck_require__(58500);
+// EXTERNAL MODULE: ./src/http/retry.ts
+var retry = __nccwpck_require__(28902);
+;// CONCATENATED MODULE: ./src/github/api.ts
+// The GitHub REST client and the slice of the Actions event context this module reads.
+
+
+
+
+const RETRY = { ...retry/* DEFAULT_RETRY */.vI, maxAttempts: 4 };
+/** Calls that do the same thing however often they are sent. */
+const REPEATABLE = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE']);
+/**
+ * GitHub itself ends a REST request it has not answered in 10 s (a timeout answer, per its
+ * REST troubleshooting docs): an attempt silent for 30 s is a hung connection, not a slow one.
+ */
+const ATTEMPT_MS = 30_000;
+/** Every call ends within 2 minutes: room for the retries and one Retry-After of up to a minute. */
+const DEADLINE_MS = 120_000;
+/** A call that got no answer in time; `required` turns it into a GitHubAPIError (GITHUB_API). */
+class GitHubTimeoutError extends Error {
+    seconds;
+    constructor(method, url, seconds, attempts) {
+        super(`timed out: no answer to ${method} ${url} within ${seconds}s (${attempts} attempt(s))`);
+        this.seconds = seconds;
+        this.name = 'GitHubTimeoutError';
+    }
+}
+/** A caller's `request: { signal }` still cancels a call: it rejects with the signal's reason. */
+function createClient(token, ctx, timeouts = {}) {
+    const attemptMs = timeouts.attemptMs ?? ATTEMPT_MS;
+    const deadlineMs = timeouts.deadlineMs ?? DEADLINE_MS;
+    // ctx.apiUrl is GITHUB_API_URL: api.github.com, a GHES host, or a test's fake.
+    const octokit = github/* getOctokit */.Q(token, { baseUrl: ctx.apiUrl });
+    octokit.hook.wrap('request', async (request, options) => {
+        const base = options.request;
+        const caller = base?.signal;
+        const ends = Date.now() + deadlineMs;
+        for (let attempt = 1;; attempt++) {
+            // One controller per attempt, fired by its own timer or by the caller.
+            const cut = new AbortController();
+            const timer = setTimeout(() => cut.abort(), Math.max(0, Math.min(attemptMs, ends - Date.now())));
+            const onCancel = () => cut.abort(caller.reason);
+            caller?.addEventListener('abort', onCancel, { once: true });
+            try {
+                // In place: the hooks inside this one were bound to this very options object.
+                options.request = { ...base, signal: cut.signal };
+                return await request(options);
+            }
+            catch (err) {
+                if (caller?.aborted)
+                    throw caller.reason;
+                if (cut.signal.aborted) {
+                    const pastDeadline = Date.now() >= ends;
+                    // A repeatable call may try again while the deadline lasts; another may have done its work.
+                    if (pastDeadline || !REPEATABLE.has(options.method) || attempt >= RETRY.maxAttempts) {
+                        throw new GitHubTimeoutError(options.method, options.url, (pastDeadline ? deadlineMs : attemptMs) / 1000, attempt);
+                    }
+                    continue;
+                }
+                const status = statusOf(err);
+                const retryAfter = err.response?.headers?.['retry-after'];
+                // 429, and 403 with Retry-After (a secondary rate limit), were turned away unprocessed:
+                // safe to send again. A 5xx may have done the work, so only a repeatable call is resent.
+                const turnedAway = status === 429 || (status === 403 && retryAfter !== undefined);
+                const again = turnedAway || (status !== undefined && (0,retry/* isTransientStatus */.Dm)(status) && REPEATABLE.has(options.method));
+                const delay = Math.min((0,retry/* retryAfterMs */.Vs)(retryAfter, Date.now()) ?? (0,retry/* backoffMs */.jo)(RETRY, attempt - 1), RETRY.maxRetryAfterMs);
+                // Past the deadline before the next attempt could start: GitHub's own answer is the error.
+                if (!again || attempt >= RETRY.maxAttempts || Date.now() + delay >= ends)
+                    throw err;
+                await (0,promises_.setTimeout)(delay, undefined, caller ? { signal: caller } : undefined).catch(() => {
+                    throw caller.reason;
+                });
+            }
+            finally {
+                clearTimeout(timer);
+                caller?.removeEventListener('abort', onCancel);
+            }
+        }
+    });
+    return octokit;
+}
+function statusOf(err) {
+    const status = err?.status;
+    return typeof status === 'number' ? status : undefined;
+}
+/** A one-line description of a failed call; Octokit already strips the token from its errors. */
+function describe(err) {
+    const status = statusOf(err);
+    const message = err instanceof Error ? err.message : String(err);
+    return status ? `${status} ${message}` : message;
+}
+/** Runs a call the plan depends on, turning its failure into a GitHubAPIError. */
+async function required(what, call) {
+    try {
+        return await call();
+    }
+    catch (err) {
+        throw new errors/* GitHubAPIError */.Om(what, statusOf(err), err instanceof Error ? err.message : String(err));
+    }
+}
+/** Like required, but a 404 is an answer (no such collaborator, branch…): undefined. */
+function unlessNotFound(what, call) {
+    return required(what, async () => {
+        try {
+            return await call();
+        }
+        catch (err) {
+            if (statusOf(err) === 404)
+                return undefined;
+            throw err;
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/github/replies.ts
+// The action's answers to a trigger (a reaction, a one-off reply) and the markers that make
+// every comment it writes recognisable, so it never triggers on itself.
+
+
+/** Every comment the action writes starts with this. */
+const OWN_MARKER = '<!-- agent-machine-action';
+/** Finds the sticky run comment again, across runs. */
+const replies_STICKY_MARKER = `${OWN_MARKER} -->`;
+const REPLY_MARKER = `${OWN_MARKER}:reply -->`;
+/** The eyes reaction: "seen, on it". */
+async function react(api, repo, comment, secrets) {
+    await replies_warnOnError(secrets, 'react to the triggering comment', () => comment.api === 'review'
+        ? api.rest.reactions.createForPullRequestReviewComment({ ...repo, comment_id: comment.id, content: 'eyes' })
+        : api.rest.reactions.createForIssueComment({ ...repo, comment_id: comment.id, content: 'eyes' }));
+}
+/** A one-off answer (why nothing runs); separate from the sticky comment. */
+async function reply(api, where, text, secrets) {
+    const body = secrets.redact(`${REPLY_MARKER}\n${text}`);
+    await replies_warnOnError(secrets, 'post a reply comment', () => api.rest.issues.createComment({ owner: where.owner, repo: where.repo, issue_number: where.number, body }));
+}
+/** A courtesy call to GitHub: its failure is a warning, never the run's failure. */
+async function replies_warnOnError(secrets, what, call) {
+    try {
+        await call();
+    }
+    catch (err) {
+        core/* warning */.$e(secrets.redact(`Could not ${what}: ${describe(err)}`));
+    }
+}
+
+// EXTERNAL MODULE: ./src/step-state.ts
+var step_state = __nccwpck_require__(32649);
+;// CONCATENATED MODULE: ./src/report/format.ts
+const HEADLINES = {
+    success: '✅ Agent finished',
+    failure: '❌ Agent failed',
+    timeout: '⏱️ Agent timed out',
+    cancelled: '🚫 Agent run cancelled',
+    skipped: '⏭️ Agent run skipped',
+};
+/** `59s`, `1m 5s`, `2h 2m`. */
+function formatDuration(seconds) {
+    const s = Math.round(seconds);
+    if (s < 60)
+        return `${s}s`;
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h ? `${h}h ${m}m` : `${m}m ${s % 60}s`;
+}
+
+;// CONCATENATED MODULE: ./src/report/pull-request.ts
+// The pull-request side of the report, as one object: the sticky comment a run keeps on its
+// pull request or issue (posted when the machine starts, updated with the result) and, for
+// issue runs, the pull request opened from the pushed branch. A courtesy: no GitHub error
+// here fails the run.
+
+
+
+
+
+const TRUSTED = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
+/** GitHub's comment edits are a courtesy to readers, not a live feed: at most one per this. */
+const PROGRESS_INTERVAL_MS = 30_000;
+class PullRequestReport {
+    parts;
+    progressIntervalMs;
+    /** Every comment write, in order: a progress edit never overtakes the final one. */
+    writes = Promise.resolve();
+    ticker;
+    constructor(parts, progressIntervalMs = PROGRESS_INTERVAL_MS) {
+        this.parts = parts;
+        this.progressIntervalMs = progressIntervalMs;
+    }
+    get commentId() {
+        return this.parts.comment?.id;
+    }
+    get pullRequestNumber() {
+        return this.parts.pullRequestNumber;
+    }
+    /**
+     * The machine is up: the comment says so, then shows `progress()` every interval when it
+     * changed. The run need not wait for any of it: `finished` does.
+     */
+    started(ref, progress) {
+        const { comment } = this.parts;
+        if (!comment)
+            return this.writes;
+        this.write(() => comment.running(ref));
+        if (progress) {
+            let shown = '';
+            this.ticker = setInterval(() => {
+                const now = progress();
+                const key = `${now.turns}\0${now.lastActivity}`;
+                if (key === shown)
+                    return;
+                shown = key;
+                this.write(() => comment.running(ref, now));
+            }, this.progressIntervalMs).unref();
+        }
+        return this.writes;
+    }
+    /** Opens the pull request when there is one to open, then finishes the comment, in that order. */
+    async finished(outcome) {
+        const { comment, openPullRequest, secrets } = this.parts;
+        clearInterval(this.ticker);
+        await this.writes;
+        let opened;
+        const pushed = outcome.pushed;
+        // A failed run's work (pushed only with push_on_failure) never becomes a pull request.
+        if (openPullRequest && pushed && outcome.conclusion === 'success') {
+            await replies_warnOnError(secrets, `open a pull request from ${pushed.branch}`, async () => {
+                opened = await openPullRequest(pushed.branch);
+            });
+        }
+        if (comment)
+            await this.write(() => comment.finish(outcome, opened));
+        return { commentId: comment?.id, commentUrl: comment?.url, pullRequestNumber: opened ?? this.parts.pullRequestNumber };
+    }
+    write(update) {
+        this.writes = this.writes.then(update);
+        return this.writes;
+    }
+}
+/** The post step's word on a comment the main step never finished: it was killed. */
+async function closeLeftComment(api, left, secrets) {
+    const body = [STICKY_MARKER, '### ⚠️ Agent run ended without a report', '', `The step was stopped before it could report (the job was cancelled, or the runner killed it). Its machine was cleaned up. See the [workflow run](${left.runUrl}).`].join('\n');
+    await warnOnError(secrets, 'close the run comment', () => api.rest.issues.updateComment({ owner: left.owner, repo: left.repo, comment_id: left.id, body }));
+}
+class StickyComment {
+    api;
+    where;
+    view;
+    secrets;
+    #id;
+    #url;
+    constructor(api, where, view, secrets) {
+        this.api = api;
+        this.where = where;
+        this.view = view;
+        this.secrets = secrets;
+    }
+    get id() {
+        return this.#id;
+    }
+    get url() {
+        return this.#url;
+    }
+    async running(ref, progress) {
+        await this.#write(runningText(this.view, ref, progress));
+        // If the step dies before `finish`, the post step finds the comment here and closes it.
+        if (this.#id !== undefined)
+            core/* saveState */.LZ(step_state/* STEP_STATE */.hS.comment, JSON.stringify({ ...this.where, id: this.#id, runUrl: this.view.runUrl }));
+    }
+    async finish(outcome, openedPullRequest) {
+        await this.#write(finishedText(this.view, outcome, openedPullRequest));
+        core/* saveState */.LZ(step_state/* STEP_STATE */.hS.comment, '');
+    }
+    async #write(text) {
+        const body = this.secrets.redact(`${replies_STICKY_MARKER}\n${text}`);
+        await replies_warnOnError(this.secrets, 'update the run comment', async () => {
+            this.#id ??= await this.#find();
+            if (this.#id !== undefined) {
+                try {
+                    const { data } = await this.api.rest.issues.updateComment({ owner: this.where.owner, repo: this.where.repo, comment_id: this.#id, body });
+                    this.#url = data.html_url;
+                    return;
+                }
+                catch (err) {
+                    // Deleted meanwhile (404), or not ours to edit after all (403): post a new one.
+                    if (statusOf(err) !== 404 && statusOf(err) !== 403)
+                        throw err;
+                }
+            }
+            const { data } = await this.api.rest.issues.createComment({ ...this.where, issue_number: this.where.number, body });
+            this.#id = data.id;
+            this.#url = data.html_url;
+        });
+    }
+    async #find() {
+        const comments = await this.api.paginate(this.api.rest.issues.listComments, {
+            owner: this.where.owner,
+            repo: this.where.repo,
+            issue_number: this.where.number,
+            per_page: 100,
+        });
+        // Only a bot's comment (the action posts as one with GITHUB_TOKEN) or a trusted member's
+        // (a personal token) is ours: anyone can paste the marker into a comment of their own.
+        return comments.find((c) => c.body?.includes(replies_STICKY_MARKER) && (c.user?.type === 'Bot' || TRUSTED.has(c.author_association)))?.id;
+    }
+}
+function runningText(view, ref, progress) {
+    return [
+        '### 🤖 Agent running',
+        '',
+        ...(progress ? [progressLine(progress), ''] : []),
+        startedBy(view, ref.backend, ref.id),
+        ...(view.readOnly ? ['', `Read-only: ${view.readOnly}; nothing will be pushed.`] : []),
+        ...(view.task ? ['', quote(view.task)] : []),
+    ].join('\n');
+}
+function progressLine({ elapsedSeconds, turns, lastActivity }) {
+    const parts = [`${formatDuration(elapsedSeconds)} so far`];
+    if (turns !== undefined)
+        parts.push(`${turns} turn${turns === 1 ? '' : 's'}`);
+    if (lastActivity)
+        parts.push(`last: ${inlineCode(lastActivity)}`);
+    return parts.join(' · ');
+}
+const MAX_RESULT_CHARS = 3000;
+function finishedText(view, o, openedPullRequest) {
+    const ok = o.conclusion === 'success';
+    const lines = [`### ${HEADLINES[o.conclusion]}${o.failureReason ? ` (${o.failureReason})` : ''} after ${formatDuration(o.durationSeconds)}`, ''];
+    const result = o.agent?.result?.trim();
+    if (result)
+        lines.push(quote(result.length > MAX_RESULT_CHARS ? `${result.slice(0, MAX_RESULT_CHARS)}…` : result), '');
+    const figures = usageLine(o);
+    if (figures)
+        lines.push(figures, '');
+    if (!ok && o.machineId)
+        lines.push(`Exit code ${o.exitCode ?? 'unknown'}, state \`${o.state || 'unknown'}\`${o.oomKilled ? ' (out of memory)' : ''}.`);
+    // Without a machine the error (image build, config) is the only explanation there is.
+    if (!ok && !o.machineId && o.error)
+        lines.push(o.error.split('\n')[0]);
+    if (o.headMoved)
+        lines.push(`The branch moved on to \`${o.headMoved.slice(0, 12)}\` after this run was accepted; the run worked on the commit it was accepted for.`, '');
+    lines.push(changes(view, o, openedPullRequest), '', startedBy(view, o.backend, o.machineId));
+    if (!ok && o.logTail.length)
+        lines.push('', logDetails(o.logTail));
+    return lines.join('\n');
+}
+function changes(view, o, openedPullRequest) {
+    if (o.pushed) {
+        const commit = `[\`${o.pushed.sha.slice(0, 7)}\`](${view.repositoryUrl}/commit/${o.pushed.sha})`;
+        return `Pushed ${commit} to \`${o.pushed.branch}\`.${openedPullRequest ? ` Opened #${openedPullRequest}.` : ''}`;
+    }
+    if (view.readOnly)
+        return `Read-only: ${view.readOnly}; nothing was pushed.`;
+    return o.conclusion === 'success' ? 'No changes.' : 'Nothing was pushed.';
+}
+function usageLine(o) {
+    const a = o.agent;
+    if (!a)
+        return '';
+    const parts = [];
+    if (a.costUsd !== undefined)
+        parts.push(`$${a.costUsd.toFixed(2)}`);
+    if (a.numTurns !== undefined)
+        parts.push(`${a.numTurns} turn${a.numTurns === 1 ? '' : 's'}`);
+    if (a.inputTokens !== undefined && a.outputTokens !== undefined)
+        parts.push(`${a.inputTokens.toLocaleString('en-US')} tokens in, ${a.outputTokens.toLocaleString('en-US')} out`);
+    if (o.artifactUrl)
+        parts.push(`[log and transcript](${o.artifactUrl})`);
+    return parts.join(' · ');
+}
+/** Inline code that the text can't close early, on one line. */
+function inlineCode(text) {
+    const line = text.replace(/\s+/g, ' ').slice(0, 200);
+    const longest = Math.max(0, ...Array.from(line.matchAll(/`+/g), (m) => m[0].length));
+    const fence = '`'.repeat(longest + 1);
+    return `${fence} ${line} ${fence}`;
+}
+function startedBy(view, backend, machineId) {
+    return `Requested by @${view.asker} · backend \`${backend}\`${machineId ? `, machine \`${machineId}\`` : ''} · [workflow run](${view.runUrl})`;
+}
+const MAX_TASK_CHARS = 1000;
+/** GitHub rejects comment bodies over 65536 characters. */
+const MAX_LOG_CHARS = 60_000;
+function quote(text) {
+    const short = text.length > MAX_TASK_CHARS ? `${text.slice(0, MAX_TASK_CHARS)}…` : text;
+    return short.split('\n').map((line) => `> ${line}`).join('\n');
+}
+function logDetails(tail) {
+    const text = tail.join('\n').slice(-MAX_LOG_CHARS);
+    // A fence longer than any backtick run in the log, so the log can't close it early.
+    const longest = Math.max(0, ...Array.from(text.matchAll(/`+/g), (m) => m[0].length));
+    const fence = '`'.repeat(Math.max(3, longest + 1));
+    return `<details><summary>Last ${tail.length} log lines</summary>\n\n${fence}text\n${text}\n${fence}\n\n</details>`;
+}
+
+;// CONCATENATED MODULE: ./src/github/trigger.ts
+
+const PULL_REQUEST_ACTIONS = new Set(['opened', 'synchronize', 'reopened', 'labeled']);
+const ISSUE_ACTIONS = new Set(['opened', 'labeled']);
+/**
+ * The one label that starts a run (README: "label an issue `agent`"); any other label on the
+ * same issue or PR (bug, triage…) is routine and starts nothing. GitHub's label names are
+ * case-insensitive, so is this.
+ */
+const TRIGGER_LABEL = 'agent';
+function readTrigger(ctx, config) {
+    const p = ctx.payload;
+    const event = ctx.eventName;
+    switch (event) {
+        case 'issue_comment':
+        case 'pull_request_review_comment': {
+            if (p.action !== 'created')
+                return { ignored: `${event} '${p.action}' does not start a run` };
+            const comment = p.comment;
+            const body = comment.body ?? '';
+            if (body.includes(OWN_MARKER))
+                return { ignored: 'the comment is this action\'s own' };
+            if (isBot(comment.user))
+                return { ignored: `@${comment.user.login} is a bot` };
+            const task = taskAfterPhrase(body, config.triggerPhrase);
+            if (task === null)
+                return { ignored: `the comment does not contain '${config.triggerPhrase}'` };
+            const review = event === 'pull_request_review_comment';
+            // An issue_comment payload's issue says only that it is a pull request; planRun fetches the rest.
+            const target = review
+                ? { kind: 'pull_request', number: p.pull_request.number, pullRequest: p.pull_request }
+                : p.issue.pull_request ? { kind: 'pull_request', number: p.issue.number } : { kind: 'issue', number: p.issue.number, issue: p.issue };
+            return {
+                trigger: {
+                    asker: comment.user.login,
+                    task: task || undefined,
+                    comment: { id: comment.id, api: review ? 'review' : 'issue', url: comment.html_url },
+                    checkPermission: true,
+                    target,
+                    targetFromInput: false,
+                },
+            };
+        }
+        case 'pull_request':
+        case 'issues': {
+            const pr = event === 'pull_request';
+            if (!(pr ? PULL_REQUEST_ACTIONS : ISSUE_ACTIONS).has(p.action ?? ''))
+                return { ignored: `${event} '${p.action}' does not start a run` };
+            if (p.action === 'labeled' && p.label?.name.toLowerCase() !== TRIGGER_LABEL) {
+                return { ignored: `the label '${p.label?.name ?? ''}' does not start a run (only '${TRIGGER_LABEL}' does)` };
+            }
+            const sender = p.sender;
+            if (isBot(sender))
+                return { ignored: `@${sender.login} is a bot` };
+            const target = pr
+                ? { kind: 'pull_request', number: p.pull_request.number, pullRequest: p.pull_request }
+                : { kind: 'issue', number: p.issue.number, issue: p.issue };
+            return { trigger: { asker: sender.login, checkPermission: true, target, targetFromInput: false } };
+        }
+        default:
+            // Only events that need write access to cause: anything else (pull_request_target,
+            // discussion comments, workflow_run…) could be started by anyone, so it never runs.
+            if (!TRUSTED_EVENTS.has(event))
+                return { ignored: `the ${event} event does not start a run (it needs no write access to cause)` };
+            return {
+                trigger: {
+                    asker: p.sender?.login ?? ctx.actor,
+                    checkPermission: false,
+                    target: config.pullRequestNumber ? { kind: 'pull_request', number: config.pullRequestNumber } : undefined,
+                    targetFromInput: true,
+                },
+            };
+    }
+}
+/** Events only people (or workflows) with write access can cause. */
+const TRUSTED_EVENTS = new Set(['workflow_dispatch', 'workflow_call', 'schedule', 'push', 'repository_dispatch']);
+function isBot(user) {
+    return !!user && (user.type === 'Bot' || user.login.endsWith('[bot]'));
+}
+/**
+ * The text after the trigger phrase ('' when nothing follows), or null when the body does
+ * not hold the phrase as a word of its own. Quoted lines are ignored, so replying to a
+ * `/fix` comment does not start another run; case-insensitive like the workflow's contains().
+ */
+function taskAfterPhrase(body, phrase) {
+    const text = body.split(/\r?\n/).filter((line) => !/^\s*>/.test(line)).join('\n');
+    const escaped = phrase.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const match = new RegExp(`(?:^|\\s)${escaped}(?=$|[\\s.,:;!?)])`, 'i').exec(text);
+    return match ? text.slice(match.index + match[0].length).trim() : null;
+}
+
+;// CONCATENATED MODULE: ./src/github/plan.ts
+// event → plan: whether this event starts a run, and if so on what (repos, branch to push,
+// prompt with the pull request's or issue's context) and where it reports (the sticky comment).
+
+
+
+
+
+
+/** `permission` folds maintain into write and triage into read; custom roles into their base. */
+const WRITE_PERMISSIONS = new Set(['admin', 'write']);
+async function planRun(config, secrets, ctx = github/* context */._) {
+    const read = readTrigger(ctx, config);
+    if ('ignored' in read)
+        return skipped(secrets, read.ignored, true);
+    const { trigger } = read;
+    if (!trigger.target)
+        return { prompt: config.prompt, repos: config.repos, pullRequest: new PullRequestReport({ secrets }) };
+    if (!config.githubToken)
+        throw new errors/* InvalidConfigError */.uo('github_token', `needed to read and answer ${trigger.target.kind.replace('_', ' ')} #${trigger.target.number}`);
+    const api = createClient(config.githubToken, ctx);
+    const repo = ctx.repo;
+    const where = { ...repo, number: trigger.target.number };
+    const commenting = config.comment === 'always' || (config.comment === 'auto' && !trigger.targetFromInput);
+    const decline = async ({ reason, answer }) => {
+        if (commenting)
+            await reply(api, where, `@${trigger.asker} ${answer}`, secrets);
+        return skipped(secrets, reason);
+    };
+    if (trigger.checkPermission) {
+        const { permission, role } = await permissionOf(api, repo, trigger.asker);
+        if (!WRITE_PERMISSIONS.has(permission)) {
+            return decline({
+                reason: `@${trigger.asker} has '${role}' access to ${repo.owner}/${repo.repo}; starting the agent needs write access`,
+                answer: `only people with write access to this repository can start the agent (your access: \`${role}\`).`,
+            });
+        }
+    }
+    const target = trigger.target;
+    const work = target.kind === 'pull_request'
+        ? pullRequestWork(await pullRequest(api, repo, target.number, target.pullRequest), config, ctx)
+        : await issueWork(api, repo, target.issue, ctx, secrets);
+    if ('declined' in work)
+        return decline(work.declined);
+    const ownRepos = config.repos.length > 0;
+    const view = {
+        asker: trigger.asker,
+        task: trigger.task,
+        runUrl: `${ctx.serverUrl}/${repo.owner}/${repo.repo}/actions/runs/${ctx.runId}`,
+        repositoryUrl: work.repositoryUrl,
+        // The workflow's own `repos` may be several or unrelated: pushing is for the default clone only.
+        readOnly: work.readOnly ?? (ownRepos ? 'the workflow sets `repos`' : undefined),
+    };
+    const pushBranch = view.readOnly ? undefined : work.pushBranch;
+    if (commenting && trigger.comment)
+        await react(api, repo, trigger.comment, secrets);
+    const { openPullRequest } = work;
+    return {
+        prompt: promptFor(trigger.task ?? config.prompt, repo, trigger, work.context, pushBranch),
+        repos: ownRepos ? config.repos : work.repos,
+        pushBranch,
+        untrusted: work.untrusted,
+        repositoryUrl: work.repositoryUrl,
+        pullRequest: new PullRequestReport({
+            secrets,
+            comment: commenting ? new StickyComment(api, where, view, secrets) : undefined,
+            pullRequestNumber: work.pullRequestNumber,
+            openPullRequest: openPullRequest && ((branch) => openPullRequest(branch, view)),
+        }),
+    };
+}
+function skipped(secrets, reason, quiet) {
+    return { skip: { reason, ...(quiet ? { quiet } : {}) }, repos: [], pullRequest: new PullRequestReport({ secrets }) };
+}
+async function permissionOf(api, repo, username) {
+    const answer = await unlessNotFound(`permission of @${username}`, () => api.rest.repos.getCollaboratorPermissionLevel({ ...repo, username }));
+    if (!answer)
+        return { permission: 'none', role: 'none' }; // not a collaborator
+    return { permission: answer.data.permission, role: answer.data.role_name || answer.data.permission };
+}
+async function pullRequest(api, repo, number, fromPayload) {
+    if (fromPayload)
+        return fromPayload;
+    const { data } = await required(`pull request #${number}`, () => api.rest.pulls.get({ ...repo, pull_number: number }));
+    return data;
+}
+function pullRequestWork(pr, config, ctx) {
+    const n = pr.number;
+    if (pr.state !== 'open')
+        return { declined: { reason: `pull request #${n} is ${pr.state}`, answer: `#${n} is ${pr.state}; the agent only works on open pull requests.` } };
+    const head = pr.head.repo;
+    if (!head)
+        return { declined: { reason: `the head repository of pull request #${n} was deleted`, answer: 'the head repository of this pull request was deleted, so there is no branch to work on.' } };
+    const fork = head.full_name !== pr.base.repo.full_name;
+    if (fork && !config.allowForks) {
+        return {
+            declined: {
+                reason: `pull request #${n} comes from the fork ${head.full_name}; set allow_forks: true to run it read-only`,
+                answer: `this pull request comes from the fork \`${head.full_name}\`. The agent does not run on forks: the workflow's token cannot push there, and running a fork's code with this repository's secrets is unsafe. The workflow can set \`allow_forks: true\` to run it read-only.`,
+            },
+        };
+    }
+    // A fork's branch is the fork's to move: its code runs as it was when the run was accepted,
+    // not whatever was pushed after a maintainer said /fix.
+    const pinned = fork ? pr.head.sha : undefined;
+    return {
+        repos: [{ url: head.clone_url, branch: pr.head.ref, ...(pinned ? { commit: pinned } : {}) }],
+        pushBranch: pr.head.ref,
+        pullRequestNumber: n,
+        repositoryUrl: `${ctx.serverUrl}/${head.full_name}`,
+        readOnly: pinned ? `pull request from the fork ${head.full_name}, at commit ${pinned.slice(0, 12)}` : undefined,
+        untrusted: fork,
+        context: [
+            `Pull request: #${n} "${pr.title}" (${pr.html_url})`,
+            `Base branch: ${pr.base.ref}; head branch: ${pr.head.ref}${fork ? ` in the fork ${head.full_name}` : ''}`,
+        ],
+    };
+}
+async function issueWork(api, repo, issue, ctx, secrets) {
+    const branch = `agent/issue-${issue.number}`;
+    const base = ctx.payload.repository?.default_branch
+        ?? (await required('repository', () => api.rest.repos.get({ ...repo }))).data.default_branch;
+    // A second run on the same issue builds on what the first one pushed.
+    const from = (await branchExists(api, repo, branch)) ? branch : base;
+    return {
+        repos: [{ url: `${ctx.serverUrl}/${repo.owner}/${repo.repo}.git`, branch: from }],
+        pushBranch: branch,
+        repositoryUrl: `${ctx.serverUrl}/${repo.owner}/${repo.repo}`,
+        context: [
+            `Issue: #${issue.number} "${issue.title}" (${issue.html_url})`,
+            `Default branch: ${base}`,
+            ...(issue.body?.trim() ? ['Issue description:', issue.body.trim()] : []),
+        ],
+        openPullRequest: async (head, view) => {
+            try {
+                const { data } = await api.rest.pulls.create({
+                    ...repo, head, base,
+                    title: secrets.redact(`Agent: ${issue.title}`),
+                    body: secrets.redact(`Closes #${issue.number}.\n\nThe agent's work for @${view.asker}, from [this workflow run](${view.runUrl}).`),
+                });
+                return data.number;
+            }
+            catch (err) {
+                // 422 also when a pull request from this branch exists: an earlier run opened it.
+                if (statusOf(err) !== 422)
+                    throw err;
+                const { data } = await api.rest.pulls.list({ ...repo, head: `${repo.owner}:${head}`, state: 'open' });
+                if (!data[0])
+                    throw err;
+                return data[0].number;
+            }
+        },
+    };
+}
+async function branchExists(api, repo, branch) {
+    return (await unlessNotFound(`branch ${branch}`, () => api.rest.repos.getBranch({ ...repo, branch }))) !== undefined;
+}
+function promptFor(task, repo, trigger, context, pushBranch) {
+    if (!task)
+        return undefined;
+    return [
+        task,
+        '',
+        '---',
+        'Context from GitHub:',
+        `Repository: ${repo.owner}/${repo.repo}`,
+        ...context,
+        `Requested by: @${trigger.asker}${trigger.comment ? ` (${trigger.comment.url})` : ''}`,
+        pushBranch
+            ? `When you finish, your changes (committed or not) are committed and pushed to the branch ${pushBranch}; do not push yourself.`
+            : 'This run is read-only: nothing you change will be pushed.',
+    ].join('\n');
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var external_node_fs_promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+;// CONCATENATED MODULE: ./src/report/artifact.ts
+// Uploads the run's files (log_file, transcript_file) as one workflow artifact through the
+// runner's artifact service, the way actions/upload-artifact does. Best effort by contract:
+// every failure is an ArtifactUploadError for the caller to turn into a warning, so the run's
+// own result never depends on the artifact service.
+
+
+
+
+class ArtifactUploadError extends Error {
+    reason;
+    constructor(reason, message, options) {
+        super(message, options);
+        this.reason = reason;
+        this.name = 'ArtifactUploadError';
+    }
+}
+/**
+ * The library has no overall deadline: each results-service call waits up to 3 minutes for a
+ * silent socket and is tried 5 times, and a stalled blob upload is noticed after 5 minutes.
+ */
+const DEFAULT_ARTIFACT_TIMEOUT_MS = 120_000;
+// Set by the runner for JavaScript actions only; the library reads them from process.env.
+const RUNNER_VARIABLES = ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_RESULTS_URL', 'GITHUB_REPOSITORY', 'GITHUB_RUN_ID'];
+/**
+ * Uploads the `files` that exist (others are skipped) as one zip artifact called `name`, each
+ * file at the zip's top level under its own base name. Resolves to undefined when none exists.
+ * `name` must be unique in the workflow run (the service answers 409 otherwise): derive it from
+ * the machine name, e.g. `agent-run-${machineName}`.
+ * @throws ArtifactUploadError on any failure, never anything else.
+ */
+async function uploadRunArtifact(name, files, options = {}) {
+    const present = await existingFiles(files);
+    if (present.length === 0)
+        return undefined;
+    const missing = RUNNER_VARIABLES.filter((variable) => !process.env[variable]);
+    if (missing.length > 0) {
+        throw new ArtifactUploadError('not_on_runner', `Artifact upload skipped: not on a GitHub Actions runner (${missing.join(', ')} not set)`);
+    }
+    const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
+    if (isEnterpriseServer(server)) {
+        // Checked here because the library would also print its own warning before throwing.
+        throw new ArtifactUploadError('not_supported', `Artifact upload skipped: ${server} is GitHub Enterprise Server, which this artifact service does not support`);
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_ARTIFACT_TIMEOUT_MS;
+    let timer;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new ArtifactUploadError('timeout', `Artifact upload did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+        const { id, size } = await Promise.race([upload(name, present, options.retentionDays), deadline]);
+        const url = `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}/artifacts/${id}`;
+        return { id, url, name, size };
+    }
+    catch (err) {
+        if (err instanceof ArtifactUploadError)
+            throw err;
+        throw new ArtifactUploadError('failed', `Artifact upload failed: ${err.message}`, { cause: err });
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+async function existingFiles(files) {
+    const present = [];
+    for (const file of files) {
+        const stats = await (0,external_node_fs_promises_.stat)(file).catch(() => undefined);
+        if (stats?.isFile())
+            present.push(file);
+    }
+    return present;
+}
+async function upload(name, files, retentionDays) {
+    // Loaded only when an upload happens: it brings the Azure blob SDK and a zip writer.
+    const { DefaultArtifactClient } = await __nccwpck_require__.e(/* import() */ 645).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
+    // The library zips paths relative to one root directory; the files may live in different
+    // ones, so link them side by side under their base names.
+    const staging = await (0,external_node_fs_promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'agent-artifact-'));
+    const entries = [];
+    const taken = new Set();
+    for (const file of files) {
+        let entry = (0,external_node_path_.basename)(file);
+        for (let n = 2; taken.has(entry); n++)
+            entry = `${n}-${(0,external_node_path_.basename)(file)}`;
+        taken.add(entry);
+        const link = (0,external_node_path_.join)(staging, entry);
+        // The library follows symlinks; where they can't be made (Windows without the privilege), copy.
+        await (0,external_node_fs_promises_.symlink)(file, link).catch(() => (0,external_node_fs_promises_.copyFile)(file, link));
+        entries.push(link);
+    }
+    // The staging folder goes only once the library is done with it, not at the deadline: the zip
+    // writer still reading a vanished file would throw outside any promise. RUNNER_TEMP is
+    // emptied by the runner after the job in any case.
+    const result = await new DefaultArtifactClient()
+        .uploadArtifact(name, entries, staging, retentionDays ? { retentionDays } : {})
+        .finally(() => (0,external_node_fs_promises_.rm)(staging, { recursive: true, force: true }));
+    if (typeof result.id !== 'number' || !Number.isFinite(result.id))
+        throw new Error('the artifact service returned no artifact ID');
+    return { id: result.id, size: result.size ?? 0 };
+}
+/** The library's own rule: github.com, *.ghe.com (data residency) and *.localhost are not GHES. */
+function isEnterpriseServer(serverUrl) {
+    if (!URL.canParse(serverUrl))
+        return true;
+    const host = new URL(serverUrl).hostname.toLowerCase();
+    return host !== 'github.com' && !host.endsWith('.ghe.com') && !host.endsWith('.localhost');
+}
+/**
+ * The run's log and transcript as one artifact named after the log file (unique per step
+ * invocation); its URL, or undefined. A failed upload is a warning; off a runner, a note.
+ */
+async function uploadRunFiles(outcome, warn) {
+    if (!outcome.logFile)
+        return undefined;
+    const files = [outcome.logFile, ...(outcome.transcriptFile ? [outcome.transcriptFile] : [])];
+    try {
+        return (await uploadRunArtifact(`agent-run-${(0,external_node_path_.basename)(outcome.logFile, '.log')}`, files))?.url;
+    }
+    catch (err) {
+        const { reason, message } = err;
+        if (reason === 'not_on_runner')
+            core/* info */.pq(message);
+        else
+            warn(message);
+        return undefined;
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: ./src/report/workflow-commands.ts
+
+/**
+ * Text the agent (or a Dockerfile) prints must not be read by the runner as workflow
+ * commands (`::set-output`, `::add-mask`, …): pause command processing around it.
+ */
+async function withWorkflowCommandsStopped(fn) {
+    const token = (0,external_node_crypto_.randomUUID)();
+    process.stdout.write(`::stop-commands::${token}\n`);
+    try {
+        return await fn();
+    }
+    finally {
+        process.stdout.write(`::${token}::\n`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/failure.ts
+// The step's verdict: the error as the step's failure (or, for the agent's own verdict under
+// raise_on_failure: false, a warning), with the annotations and the log tail that explain it.
+// The boundary policy is stated in errors.ts.
+
+
+
+async function reportFailure(outcome, raiseOnFailure, secrets) {
+    const { failure } = outcome;
+    if (!failure)
+        return;
+    const message = outcome.error ?? secrets.redact(failure.message);
+    if (failure instanceof errors/* ImageBuildError */.qY)
+        core/* error */.z3(secrets.redact((0,errors/* lastLines */.w$)(failure.stderr, 30)), { title: 'Image build failed' });
+    const verdict = (0,errors/* isAgentVerdict */.PA)(failure);
+    if (verdict && outcome.logTail.length) {
+        // The agent's own lines: printed with workflow commands paused, like the live output.
+        await core/* group */.Os(`Last ${outcome.logTail.length} log lines`, () => withWorkflowCommandsStopped(async () => {
+            for (const line of outcome.logTail)
+                core/* info */.pq(line);
+        }));
+    }
+    if (verdict && !raiseOnFailure) {
+        core/* warning */.$e(`${message.split('\n')[0]} (raise_on_failure is false: the step stays green)`);
+        return;
+    }
+    core/* setFailed */.C1(message);
+}
+
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+
+/** Outputs go into the runner's environment files: a final message is cut to this. */
+const outputs_MAX_RESULT_CHARS = 4096;
+/** Every output, on every path: an unknown value is an empty string, never missing. */
+function setOutputs(outcome, pr = {}) {
+    const outputs = {
+        exit_code: outcome.exitCode ?? '',
+        state: outcome.state,
+        conclusion: outcome.conclusion,
+        machine_id: outcome.machineId,
+        exit_code_source: outcome.exitCodeSource,
+        duration_seconds: outcome.durationSeconds,
+        log_file: outcome.logFile,
+        image: outcome.image,
+        pushed_branch: outcome.pushed?.branch,
+        pushed_sha: outcome.pushed?.sha,
+        comment_id: pr.commentId,
+        pull_request_number: pr.pullRequestNumber,
+        result: clip(outcome.agent?.result),
+        cost_usd: outcome.agent?.costUsd,
+        num_turns: outcome.agent?.numTurns,
+        input_tokens: outcome.agent?.inputTokens,
+        output_tokens: outcome.agent?.outputTokens,
+        session_id: outcome.agent?.sessionId,
+        transcript_file: outcome.transcriptFile,
+        artifact_url: outcome.artifactUrl,
+        failure_reason: outcome.failureReason,
+    };
+    for (const [name, value] of Object.entries(outputs))
+        core/* setOutput */.uH(name, value ?? '');
+}
+function clip(text) {
+    return text && text.length > outputs_MAX_RESULT_CHARS ? `${text.slice(0, outputs_MAX_RESULT_CHARS - 1)}…` : text;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+// The job summary: what a person reads instead of the log. A headline (the conclusion and the
+// agent's final message), what the agent did, what was pushed, what it cost, then the run's
+// details and the log tail folded away. Every part is capped, so the whole stays far below
+// GitHub's 1 MiB limit whatever the agent printed.
+
+
+const MAX_TAIL_CHARS = 64 * 1024;
+const summary_MAX_RESULT_CHARS = 16 * 1024;
+const MAX_COMMANDS = 50;
+const MAX_FILES = 100;
+const MAX_ITEM_CHARS = 300;
+/** Links to the pull request, the pushed commit (in `repositoryUrl`) and the comment. */
+function summaryLinks(outcome, pr, repositoryUrl) {
+    const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
+    const number = pr.pullRequestNumber;
+    return {
+        pullRequest: number ? { number, url: `${server}/${process.env.GITHUB_REPOSITORY}/pull/${number}` } : undefined,
+        commitUrl: outcome.pushed && repositoryUrl ? `${repositoryUrl}/commit/${outcome.pushed.sha}` : undefined,
+        commentUrl: pr.commentUrl,
+    };
+}
+async function writeSummary(outcome, links = {}) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await core/* summary */.z.addRaw(summaryHtml(outcome, links)).write();
+}
+function summaryHtml(outcome, links = {}) {
+    return [headline(outcome), usage(outcome), activity(outcome), pushed(outcome, links), details(outcome, links), logTail(outcome)].filter(Boolean).join('\n');
+}
+function headline(o) {
+    const reason = o.failureReason ? ` (${o.failureReason})` : '';
+    const parts = [`<h2>${HEADLINES[o.conclusion]}${reason}${o.durationSeconds ? ` in ${formatDuration(o.durationSeconds)}` : ''}</h2>`];
+    const result = o.agent?.result;
+    if (result)
+        parts.push(`<blockquote>${paragraphs(summary_clip(result, summary_MAX_RESULT_CHARS, 'start'))}</blockquote>`);
+    if (o.error)
+        parts.push(`<pre>${summary_escape(summary_clip(o.error, MAX_TAIL_CHARS))}</pre>`);
+    return parts.join('\n');
+}
+function usage(o) {
+    const a = o.agent;
+    if (!a)
+        return '';
+    const cells = [];
+    if (a.costUsd !== undefined)
+        cells.push(['Cost', `$${a.costUsd.toFixed(4)}`]);
+    if (a.numTurns !== undefined)
+        cells.push(['Turns', String(a.numTurns)]);
+    if (a.inputTokens !== undefined)
+        cells.push(['Input tokens', a.inputTokens.toLocaleString('en-US')]);
+    if (a.outputTokens !== undefined)
+        cells.push(['Output tokens', a.outputTokens.toLocaleString('en-US')]);
+    cells.push(['Duration', formatDuration(o.durationSeconds)]);
+    if (a.model)
+        cells.push(['Model', code(a.model)]);
+    return table([cells.map(([head]) => head), cells.map(([, value]) => value)]);
+}
+function activity(o) {
+    const a = o.agent;
+    if (!a)
+        return '';
+    const tools = Object.entries(a.toolCounts).sort(([, x], [, y]) => y - x);
+    if (!tools.length)
+        return '<h3>What it did</h3>\n<p>No tool calls.</p>';
+    const parts = ['<h3>What it did</h3>', `<p>${tools.map(([name, n]) => `${summary_escape(name)} ×${n}`).join(' · ')}</p>`];
+    if (a.filesEdited.length)
+        parts.push(list(`Files edited or written (${a.filesEdited.length})`, a.filesEdited.slice(0, MAX_FILES).map((file) => code(summary_clip(file, MAX_ITEM_CHARS)))));
+    if (a.commands.length) {
+        const shown = a.commands.slice(0, MAX_COMMANDS).map((command) => `$ ${summary_clip(command, MAX_ITEM_CHARS, 'start')}`);
+        parts.push(`<details><summary>Commands run (${a.commands.length}${a.commands.length > shown.length ? `, first ${shown.length}` : ''})</summary>\n\n<pre>${summary_escape(shown.join('\n'))}</pre>\n</details>`);
+    }
+    return parts.join('\n');
+}
+function pushed(o, links) {
+    if (!o.pushed)
+        return '';
+    const sha = code(o.pushed.sha.slice(0, 12));
+    const commit = links.commitUrl ? `<a href="${attr(links.commitUrl)}">${sha}</a>` : sha;
+    const files = o.changedFiles ?? [];
+    const count = (n) => (n === null ? 'binary' : String(n));
+    const added = files.reduce((sum, f) => sum + (f.added ?? 0), 0);
+    const removed = files.reduce((sum, f) => sum + (f.removed ?? 0), 0);
+    const parts = ['<h3>What was pushed</h3>', `<p>${commit} to ${code(o.pushed.branch)}${files.length ? `: ${files.length} file${files.length === 1 ? '' : 's'}, +${added} −${removed}` : ''}</p>`];
+    if (files.length)
+        parts.push(table([['File', 'Added', 'Removed'], ...files.slice(0, MAX_FILES).map((f) => [code(summary_clip(f.path, MAX_ITEM_CHARS)), count(f.added), count(f.removed)])]));
+    return parts.join('\n');
+}
+function details(o, links) {
+    const exit = o.exitCode === null ? 'unknown' : String(o.exitCode);
+    const rows = [
+        ['Conclusion', o.failureReason ? `${o.conclusion} (${o.failureReason})` : o.conclusion],
+        ['Backend', o.backend],
+        ['Image', code(o.image || 'none')],
+        ['Machine', code(o.machineId ?? 'none')],
+        ['State', o.state || 'none'],
+        ['Exit code', `${exit} (source: ${o.exitCodeSource})`],
+        ['Duration', `${o.durationSeconds.toFixed(1)} s`],
+    ];
+    if (o.oomKilled)
+        rows.push(['Out of memory', 'yes: the machine was OOM-killed']);
+    if (o.headMoved)
+        rows.push(['Branch moved', `to ${code(o.headMoved.slice(0, 12))} after the run was accepted; the run worked on the accepted commit`]);
+    if (o.agent?.sessionId)
+        rows.push(['Session', code(o.agent.sessionId)]);
+    if (links.pullRequest)
+        rows.push(['Pull request', `<a href="${attr(links.pullRequest.url)}">#${links.pullRequest.number}</a>`]);
+    if (links.commentUrl)
+        rows.push(['Comment', `<a href="${attr(links.commentUrl)}">on the pull request</a>`]);
+    if (o.artifactUrl)
+        rows.push(['Artifact', `<a href="${attr(o.artifactUrl)}">log and transcript</a>`]);
+    if (o.logFile)
+        rows.push(['Full log', code(o.logFile)]);
+    if (o.transcriptFile)
+        rows.push(['Transcript', code(o.transcriptFile)]);
+    return `<details><summary>Run details</summary>\n\n${table([['What', 'Value'], ...rows])}\n</details>`;
+}
+function logTail(o) {
+    if (!o.logTail.length)
+        return '';
+    return `<details><summary>Last ${o.logTail.length} log lines</summary>\n\n<pre>${summary_escape(summary_clip(o.logTail.join('\n'), MAX_TAIL_CHARS))}</pre>\n</details>`;
+}
+function table(rows) {
+    const [head, ...body] = rows;
+    const cells = (tag, row) => `<tr>${row.map((cell) => `<${tag}>${cell}</${tag}>`).join('')}</tr>`;
+    return `<table>${cells('th', head)}${body.map((row) => cells('td', row)).join('')}</table>`;
+}
+function list(title, items) {
+    return `<p>${summary_escape(title)}:</p>\n<ul>${items.map((item) => `<li>${item}</li>`).join('')}</ul>`;
+}
+function paragraphs(text) {
+    return text
+        .split(/\n{2,}/)
+        .map((p) => `<p>${summary_escape(p).replace(/\n/g, '<br>')}</p>`)
+        .join('');
+}
+function code(text) {
+    return `<code>${summary_escape(text)}</code>`;
+}
+/** Keeps the end (a log's last lines) or the start (a message's first words) of a long text. */
+function summary_clip(text, max, keep = 'end') {
+    if (text.length <= max)
+        return text;
+    return keep === 'end' ? `…${text.slice(-max)}` : `${text.slice(0, max)}…`;
+}
+function summary_escape(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function attr(text) {
+    return summary_escape(text).replace(/"/g, '&quot;');
+}
+
+;// CONCATENATED MODULE: ./src/run/failure-reason.ts
+/** The bundled image's own exit codes (docker/entrypoint.sh); any other image's codes are its own. */
+const IMAGE_EXIT_REASONS = { 2: 'bad_input', 3: 'clone_failed', 4: 'push_failed' };
+function failureReason({ conclusion, failure, agent, bundledImage }) {
+    if (conclusion === 'success' || conclusion === 'skipped')
+        return undefined;
+    if (conclusion === 'cancelled')
+        return 'cancelled';
+    if (failure?.code === 'STALLED')
+        return 'stalled';
+    const fromAgent = agentReason(agent);
+    if (failure?.code === 'MODEL_API')
+        return fromAgent ?? 'agent_error';
+    if (conclusion === 'timeout')
+        return 'timeout';
+    if (!failure)
+        return 'agent_error';
+    switch (failure.code) {
+        case 'INVALID_CONFIG':
+            return 'bad_input';
+        case 'IMAGE_BUILD':
+            return 'image_build';
+        case 'MACHINE_EXIT': {
+            const exit = failure;
+            if (exit.oomKilled)
+                return 'oom';
+            return fromAgent ?? (bundledImage && exit.exitCode !== null ? IMAGE_EXIT_REASONS[exit.exitCode] : undefined) ?? 'agent_error';
+        }
+        default:
+            return 'platform_error';
+    }
+}
+/** What the agent's events say went wrong, if they say. */
+function agentReason(agent) {
+    if (!agent)
+        return undefined;
+    const status = agent.apiErrorStatus;
+    if (status === 401 || status === 403 || agent.apiError === 'authentication_failed')
+        return 'auth';
+    if (status === 429 || agent.apiError === 'rate_limit')
+        return 'rate_limited';
+    if (status === 529 || agent.apiError === 'overloaded')
+        return 'overloaded';
+    if (agent.subtype === 'error_max_turns')
+        return 'max_turns';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/agent/fatal.ts
+// Model API answers that retrying can't fix: a key the API refuses. Claude Code retries them
+// for about three minutes before it gives up; the run ends at the first one instead.
+
+const FATAL_STATUSES = new Set([401, 403]);
+/** Looks at the agent's figures every `everyMs` for a fatal model API status. */
+function watchForFatalApiError(stats, everyMs = 250) {
+    const stop = new AbortController();
+    const timer = setInterval(() => {
+        const now = stats();
+        const status = now?.apiErrorStatus;
+        if (status === undefined || !FATAL_STATUSES.has(status))
+            return;
+        const detail = now?.apiError ?? 'authentication failed';
+        stop.abort((machineId, logs) => new errors/* ModelAPIError */.gZ(machineId, status, detail, logs));
+        clearInterval(timer);
+    }, everyMs);
+    return { signal: stop.signal, dispose: () => clearInterval(timer) };
+}
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+;// CONCATENATED MODULE: ./src/github/confirm-push.ts
+// The image says what it pushed; the action looks for itself before it reports a push: the
+// branch on the remote must point at that commit.
+
+const TIMEOUT_MS = 30_000;
+/**
+ * Asks the remote where `branch` points (`git ls-remote`). The token goes in an environment
+ * variable git reads as config, never on the command line where `ps` shows it. `unknown`:
+ * the remote could not be asked (no git, network, auth): the caller says so.
+ */
+function confirmPush(url, branch, sha, token) {
+    const auth = token ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}` } : {};
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', ...auth };
+    return new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)('git', ['ls-remote', '--', url, `refs/heads/${branch}`], { env, timeout: TIMEOUT_MS }, (err, stdout) => {
+            if (err)
+                return resolve('unknown');
+            const head = stdout.split('\n').find((line) => line.endsWith(`\trefs/heads/${branch}`))?.split('\t')[0];
+            resolve(head === sha ? 'confirmed' : 'absent');
+        });
+    });
+}
+/** A push the image reported, once the remote shows it; warns when it can't be confirmed. */
+async function confirmedPush(pushed, url, token, warn) {
+    if (!pushed || !url)
+        return undefined;
+    const check = await confirmPush(url, pushed.branch, pushed.sha, token);
+    if (check === 'confirmed')
+        return pushed;
+    if (check === 'unknown') {
+        warn(`Could not confirm the push of ${pushed.sha} to ${pushed.branch}: the remote did not answer`);
+        return pushed;
+    }
+    warn(`The image reported pushing ${pushed.sha} to ${pushed.branch}, but the branch does not point there: not reported as pushed`);
+    return undefined;
+}
+
+// EXTERNAL MODULE: ./src/protocol.ts
+var protocol = __nccwpck_require__(38667);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+;// CONCATENATED MODULE: ./src/agent/json.ts
+// A JSON reader for the rare event line too big to hand to JSON.parse whole (a tool result
+// of megabytes that failed, a Write of a big file): it walks the line in place and builds
+// the value JSON.parse would, except that long strings come back cut to their first bytes
+// and long arrays to their first items. Skipping a string costs a native search per quote,
+// never a copy, so a huge line costs one pass and a few small strings.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MAX_DEPTH = 256;
+/** What a cut string ends with. */
+const CUT_MARK = '…';
+/** Thrown (one shared object, no stack) when the bytes are not JSON. */
+const INVALID = Object.freeze({ invalid: true });
+/** The value of `bytes` (one JSON text), or undefined when it is not valid JSON. */
+function parseCapped(bytes, options) {
+    const reader = new Reader(bytes, options);
+    try {
+        reader.space();
+        const value = reader.value(0);
+        reader.space();
+        return reader.pos === bytes.length ? value : undefined;
+    }
+    catch (err) {
+        if (err === INVALID)
+            return undefined;
+        throw err;
+    }
+}
+class Reader {
+    buf;
+    options;
+    pos = 0;
+    constructor(buf, options) {
+        this.buf = buf;
+        this.options = options;
+    }
+    space() {
+        const { buf } = this;
+        let c = buf[this.pos];
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)
+            c = buf[++this.pos];
+    }
+    value(depth) {
+        if (depth > MAX_DEPTH)
+            throw INVALID;
+        switch (this.buf[this.pos]) {
+            case 0x7b: return this.object(depth);
+            case 0x5b: return this.array(depth);
+            case QUOTE: return this.string();
+            case 0x74: return this.literal('true', true);
+            case 0x66: return this.literal('false', false);
+            case 0x6e: return this.literal('null', null);
+            default: return this.number();
+        }
+    }
+    object(depth) {
+        const { buf } = this;
+        const out = {};
+        this.pos++;
+        this.space();
+        if (buf[this.pos] === 0x7d) {
+            this.pos++;
+            return out;
+        }
+        for (;;) {
+            this.space();
+            if (buf[this.pos] !== QUOTE)
+                throw INVALID;
+            const key = this.string();
+            this.space();
+            if (buf[this.pos++] !== 0x3a)
+                throw INVALID;
+            this.space();
+            const value = this.value(depth + 1);
+            // Never let a key named __proto__ reach the prototype (JSON.parse makes it an own property).
+            if (key !== '__proto__')
+                out[key] = value;
+            this.space();
+            const c = buf[this.pos++];
+            if (c === 0x7d)
+                return out;
+            if (c !== 0x2c)
+                throw INVALID;
+        }
+    }
+    array(depth) {
+        const { buf } = this;
+        const out = [];
+        this.pos++;
+        this.space();
+        if (buf[this.pos] === 0x5d) {
+            this.pos++;
+            return out;
+        }
+        for (;;) {
+            this.space();
+            const value = this.value(depth + 1);
+            if (out.length < this.options.maxItems)
+                out.push(value);
+            this.space();
+            const c = buf[this.pos++];
+            if (c === 0x5d)
+                return out;
+            if (c !== 0x2c)
+                throw INVALID;
+        }
+    }
+    string() {
+        const { buf } = this;
+        const start = this.pos + 1;
+        let end = buf.indexOf(QUOTE, start);
+        // A quote preceded by an odd run of backslashes is escaped: look further.
+        while (end !== -1) {
+            let slashes = 0;
+            while (buf[end - 1 - slashes] === BACKSLASH && end - 1 - slashes >= start)
+                slashes++;
+            if (slashes % 2 === 0)
+                break;
+            end = buf.indexOf(QUOTE, end + 1);
+        }
+        if (end === -1)
+            throw INVALID;
+        this.pos = end + 1;
+        return end - start > this.options.maxStringBytes ? this.head(start, end) : this.decode(start, end);
+    }
+    decode(start, end) {
+        const raw = this.buf.subarray(start, end);
+        if (!raw.includes(BACKSLASH))
+            return raw.toString('utf8');
+        try {
+            return JSON.parse(this.buf.toString('utf8', start - 1, end + 1));
+        }
+        catch {
+            throw INVALID;
+        }
+    }
+    /** The string's first bytes, cut before a split character or escape. */
+    head(start, end) {
+        const { buf } = this;
+        let cut = Math.min(end, start + this.options.maxStringBytes);
+        while (cut > start && (buf[cut] & 0xc0) === 0x80)
+            cut--; // inside a UTF-8 sequence
+        // An escape is at most 6 bytes (\uXXXX): back off until the head decodes.
+        for (let tries = 0; tries < 7 && cut > start; tries++, cut--) {
+            try {
+                return JSON.parse(`"${buf.toString('utf8', start, cut)}"`) + CUT_MARK;
+            }
+            catch {
+                // cut inside an escape: one byte earlier
+            }
+        }
+        return CUT_MARK;
+    }
+    literal(word, value) {
+        const { buf } = this;
+        for (let i = 0; i < word.length; i++)
+            if (buf[this.pos + i] !== word.charCodeAt(i))
+                throw INVALID;
+        this.pos += word.length;
+        return value;
+    }
+    number() {
+        const { buf } = this;
+        const start = this.pos;
+        let c = buf[this.pos];
+        while ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45)
+            c = buf[++this.pos];
+        const text = buf.toString('latin1', start, this.pos);
+        if (!/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text))
+            throw INVALID;
+        return Number(text);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/agent/render.ts
+// One human line for what the agent does: the tool and its key argument, the way a person
+// would type it (`$ npm test`, `Edit src/app.ts`), never the raw event.
+/** A rendered line is cut to about this many characters. */
+const LINE_MAX = 200;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
+const SPACES = /\s+/g;
+/** Whatever oneLine would change: a control character, whitespace other than one space, space at an end. */
+const NOT_ONE_LINE = /[\u0000-\u001f\u007f-\u009f]|[^\S ]| {2}|^ | $/;
+/** `text` cut to `max` characters, ending with … when cut. */
+function cut(text, max = LINE_MAX) {
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+/** All of `text` on one line: runs of whitespace and control characters become one space. */
+function oneLine(text, max = LINE_MAX) {
+    // Only the start matters: never flatten megabytes to show 200 characters.
+    const head = text.length > 4 * max ? text.slice(0, 4 * max) : text;
+    return cut(NOT_ONE_LINE.test(head) ? head.replace(CONTROL, ' ').replace(SPACES, ' ').trim() : head, max);
+}
+/** The first line of `text` that has something on it, and whether more lines follow. */
+function firstLine(text, max = LINE_MAX) {
+    const lines = text.slice(0, 64 * 1024).split('\n');
+    const index = lines.findIndex((l) => l.trim() !== '');
+    if (index === -1)
+        return { line: '', more: false };
+    const more = lines.slice(index + 1).some((l) => l.trim() !== '') || text.length > 64 * 1024;
+    return { line: oneLine(lines[index], max), more };
+}
+const str = (value) => (typeof value === 'string' && value !== '' ? value : undefined);
+/** A path as the agent sees its workspace: relative to the session's directory when inside it. */
+function displayPath(path, cwd) {
+    if (cwd && path.startsWith(`${cwd}/`))
+        return path.slice(cwd.length + 1);
+    return path;
+}
+/** The file a tool call writes to, for the stats' list of files edited. */
+function editedFile(name, input) {
+    switch (name) {
+        case 'Edit':
+        case 'MultiEdit':
+        case 'Write':
+            return str(input.file_path);
+        case 'NotebookEdit':
+            return str(input.notebook_path);
+        default:
+            return undefined;
+    }
+}
+function renderToolUse(name, input, cwd) {
+    const path = (value) => {
+        const p = str(value);
+        return p === undefined ? undefined : displayPath(p, cwd);
+    };
+    const where = (value) => {
+        const p = path(value);
+        return p === undefined ? '' : ` in ${p}`;
+    };
+    const quoted = (value) => JSON.stringify(oneLine(str(value) ?? '', LINE_MAX / 2));
+    let line;
+    switch (name) {
+        case 'Bash': {
+            const command = str(input.command);
+            if (command) {
+                const { line: first, more } = firstLine(command, LINE_MAX - 4);
+                line = `$ ${first}${more ? ' …' : ''}`;
+            }
+            break;
+        }
+        case 'Read':
+        case 'Edit':
+        case 'MultiEdit':
+        case 'Write':
+        case 'NotebookEdit':
+        case 'NotebookRead':
+        case 'LS': {
+            const p = path(input.file_path) ?? path(input.notebook_path) ?? path(input.path);
+            if (p !== undefined)
+                line = `${name} ${p}`;
+            break;
+        }
+        case 'Grep':
+        case 'Glob':
+            if (str(input.pattern))
+                line = `${name} ${quoted(input.pattern)}${where(input.path)}`;
+            break;
+        case 'WebFetch':
+            if (str(input.url))
+                line = `WebFetch ${str(input.url)}`;
+            break;
+        case 'WebSearch':
+            if (str(input.query))
+                line = `WebSearch ${quoted(input.query)}`;
+            break;
+        case 'Task':
+        case 'Agent': {
+            const what = str(input.description) ?? str(input.prompt);
+            const kind = str(input.subagent_type);
+            if (what || kind)
+                line = [name, what && oneLine(what, LINE_MAX / 2), kind && `(${kind})`].filter(Boolean).join(' ');
+            break;
+        }
+        case 'TodoWrite':
+            if (Array.isArray(input.todos))
+                line = `TodoWrite (${input.todos.length} ${input.todos.length === 1 ? 'item' : 'items'})`;
+            break;
+    }
+    return oneLine(line ?? genericToolUse(name, input));
+}
+function genericToolUse(name, input) {
+    const json = Object.keys(input).length ? JSON.stringify(input) : '';
+    return json ? `${name} ${cut(json, LINE_MAX / 2)}` : name;
+}
+/** The gist of a failed tool's output: its first line, without Claude Code's error tags. */
+function errorGist(content) {
+    let text = '';
+    if (typeof content === 'string')
+        text = content;
+    else if (Array.isArray(content)) {
+        const block = content.find((b) => b && typeof b === 'object' && typeof b.text === 'string');
+        text = block?.text ?? '';
+    }
+    text = text.replace(/<\/?tool_use_error>/g, '').replace(/^\s*Error:\s*/, '');
+    return firstLine(text, LINE_MAX - 30).line;
+}
+function money(usd) {
+    return `$${usd.toFixed(usd !== 0 && Math.abs(usd) < 0.0001 ? 6 : 4)}`;
+}
+
+;// CONCATENATED MODULE: ./src/agent/stats.ts
+// What a run of Claude Code amounted to, read from its stream-json events as they arrive.
+// A field the events have not told stays undefined (a timed-out run has no result event:
+// its tokens are what the messages seen said, never a made-up 0).
+const RESULT_MAX = 64 * 1024;
+const MAX_ERRORS = 10;
+const stats_MAX_COMMANDS = 100;
+const COMMAND_MAX = 1000;
+const stats_MAX_FILES = 200;
+const PATH_MAX = 1000;
+const MAX_TOOL_NAMES = 64;
+const OTHER_TOOLS = '(other)';
+function emptyStats() {
+    return { turns: 0, toolCounts: {}, commands: [], filesEdited: [], events: 0 };
+}
+
+;// CONCATENATED MODULE: ./src/agent/events.ts
+// Claude Code's `--output-format stream-json --verbose` events, one JSON object a line: each
+// read as it arrives into one human line (or none) and into the run's stats. What the
+// pinned CLI (2.1.x) prints, seen by running it:
+//   {"type":"system","subtype":"init","cwd","session_id","tools","model",…}
+//   {"type":"system","subtype":"api_retry","attempt","max_retries","retry_delay_ms","error_status","error",…}
+//   {"type":"assistant","message":{"id","model","content":[one block],"usage"},"parent_tool_use_id","session_id",…}
+//     one event per content block, each repeating the message's id and usage; a failed API
+//     call is a message of model "<synthetic>" with "error", "is_api_error_message", "api_error_status"
+//   {"type":"user","message":{"content":[{"tool_use_id","type":"tool_result","content","is_error"}]},…,"tool_use_result":…}
+//     the tool's output twice (content and tool_use_result): the biggest lines by far
+//   {…,"subtype","is_error","num_turns","result"|"errors","session_id","total_cost_usd","usage","api_error_status",…,"type":"result",…}
+//     (its "type" is not first)
+
+
+
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+/** How a user (tool result) event starts as Claude Code prints it. */
+const USER_PREFIX = Buffer.from('{"type":"user",');
+/**
+ * A failed tool result, as compact JSON prints it. Inside a JSON string every quote is
+ * escaped, so these bytes can only be a real key: a user event without them has no failure
+ * to show and need not be parsed at all (most of the bytes are such results).
+ */
+const IS_ERROR_TRUE = Buffer.from('"is_error":true');
+/** Lines up to this size go to JSON.parse; longer ones are walked in place (see json.ts). */
+const FULL_PARSE_MAX = 64 * 1024;
+const CAPS = { maxStringBytes: RESULT_MAX, maxItems: 1000 };
+/** Of a tool result only the first line of a failure is shown. */
+const RESULT_CAPS = { maxStringBytes: 4096, maxItems: 100 };
+/** Tool calls remembered by id, to name the tool of a failed result. */
+const MAX_TOOL_IDS = 512;
+/** Messages remembered by id for their usage: the blocks of one message arrive together. */
+const MAX_MESSAGE_IDS = 64;
+const EVENT_TYPES = new Set(['system', 'assistant', 'user', 'result', 'stream_event']);
+const SYNTHETIC_MODEL = '<synthetic>';
+/** `API Error: 529 Overloaded…` (and the older `API Error (529 …)`). */
+const API_ERROR_TEXT = /API Error:?\s*\(?(\d{3})\b/;
+/** Claude Code's names for API failures, where no status is given with them. */
+const STATUS_OF_ERROR = { authentication_failed: 401, rate_limit: 429, overloaded: 529 };
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+const num = (value) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const events_str = (value) => (typeof value === 'string' ? value : undefined);
+function usageOf(value) {
+    return {
+        input: num(value.input_tokens) ?? 0,
+        output: num(value.output_tokens) ?? 0,
+        cacheRead: num(value.cache_read_input_tokens) ?? 0,
+        cacheCreation: num(value.cache_creation_input_tokens) ?? 0,
+    };
+}
+/** Keeps a Map at `max` entries by dropping the oldest. */
+function remember(map, key, value, max) {
+    map.set(key, value);
+    if (map.size > max)
+        map.delete(map.keys().next().value);
+}
+/**
+ * Reads event lines. `read` takes one line (without its newline, secrets already redacted)
+ * and says what it becomes for a human: `undefined` when it is not an event (the line stays
+ * as it is), `null` for an event that shows nothing, else the one line to show.
+ */
+class AgentEvents {
+    stats = emptyStats();
+    cwd;
+    /** tool_use id → tool name. */
+    tools = new Map();
+    /** message id → the usage already counted for it. */
+    counted = new Map();
+    summed = { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 };
+    files = new Set();
+    /** The API error came from a retry notice: a later answer from the API clears it. */
+    apiErrorRetrying = false;
+    read(line) {
+        let end = line.length;
+        while (end > 0 && (line[end - 1] === 0x0d || line[end - 1] === 0x20))
+            end--;
+        if (end < 2 || line[0] !== OPEN || line[end - 1] !== CLOSE)
+            return undefined;
+        const bytes = line.subarray(0, end);
+        const user = end > USER_PREFIX.length && USER_PREFIX.compare(bytes, 0, USER_PREFIX.length) === 0;
+        if (user && !bytes.includes(IS_ERROR_TRUE)) {
+            this.seen();
+            return null;
+        }
+        let value;
+        if (end <= FULL_PARSE_MAX) {
+            try {
+                value = JSON.parse(bytes.toString('utf8'));
+            }
+            catch {
+                return undefined;
+            }
+        }
+        else {
+            value = parseCapped(bytes, user ? RESULT_CAPS : CAPS);
+        }
+        return isObject(value) ? this.readEvent(value) : undefined;
+    }
+    /** The same for an event already parsed; `undefined` when the object is not an event. */
+    readEvent(event) {
+        const type = events_str(event.type);
+        if (type === undefined || (!EVENT_TYPES.has(type) && typeof event.session_id !== 'string'))
+            return undefined;
+        this.seen();
+        if (typeof event.session_id === 'string' && !this.stats.sessionId)
+            this.stats.sessionId = event.session_id;
+        const nested = typeof event.parent_tool_use_id === 'string';
+        let line;
+        switch (type) {
+            case 'system':
+                line = this.system(event);
+                break;
+            case 'assistant':
+                line = this.assistant(event);
+                break;
+            case 'user':
+                line = this.user(event);
+                break;
+            case 'result':
+                line = this.result(event);
+                break;
+            default: line = null;
+        }
+        // A subagent's steps (Task) sit under the call that started them.
+        return line !== null && nested ? `  ${line}` : line;
+    }
+    /** An event line too long to be read (see MAX_EVENT_LINE): counted, nothing shown. */
+    readOversized() {
+        this.seen();
+    }
+    seen() {
+        this.stats.events++;
+        this.stats.lastEventAt = Date.now();
+    }
+    system(event) {
+        const { stats } = this;
+        switch (event.subtype) {
+            case 'init': {
+                if (typeof event.session_id === 'string')
+                    stats.sessionId = event.session_id;
+                if (typeof event.model === 'string')
+                    stats.model = event.model;
+                this.cwd = events_str(event.cwd);
+                return oneLine(`Claude Code started (model ${stats.model ?? 'unknown'}, session ${stats.sessionId ?? 'unknown'})`);
+            }
+            case 'api_retry': {
+                const status = num(event.error_status);
+                const error = events_str(event.error);
+                this.apiError(status ?? (error ? STATUS_OF_ERROR[error] : undefined), error);
+                this.apiErrorRetrying = true;
+                const delay = num(event.retry_delay_ms);
+                const attempt = num(event.attempt);
+                const max = num(event.max_retries);
+                return oneLine(`API error${status ? ` ${status}` : ''}${error ? ` (${error})` : ''}: retrying` +
+                    `${delay !== undefined ? ` in ${(delay / 1000).toFixed(1)} s` : ''}` +
+                    `${attempt !== undefined ? ` (attempt ${attempt}${max !== undefined ? `/${max}` : ''})` : ''}`);
+            }
+            default:
+                return null;
+        }
+    }
+    assistant(event) {
+        const message = isObject(event.message) ? event.message : {};
+        const content = Array.isArray(message.content) ? message.content : [];
+        const id = events_str(message.id);
+        const model = events_str(message.model);
+        const texts = content.filter((b) => isObject(b) && b.type === 'text' && typeof b.text === 'string').map((b) => b.text);
+        const flagged = event.is_api_error_message === true || event.isApiErrorMessage === true || event.error !== undefined;
+        const failed = flagged || (model === SYNTHETIC_MODEL && texts.some((t) => API_ERROR_TEXT.test(t)));
+        const fresh = id === undefined || !this.counted.has(id);
+        if (fresh && !failed && model !== SYNTHETIC_MODEL && typeof event.parent_tool_use_id !== 'string')
+            this.stats.turns++;
+        if (id !== undefined)
+            this.countUsage(id, usageOf(isObject(message.usage) ? message.usage : {}));
+        if (failed) {
+            const text = texts.join(' ');
+            const error = isObject(event.error) ? event.error : undefined;
+            const status = num(event.api_error_status) ?? num(event.apiErrorStatus) ?? num(error?.status) ?? numberIn(API_ERROR_TEXT.exec(text)?.[1]) ??
+                (typeof event.error === 'string' ? STATUS_OF_ERROR[event.error] : undefined);
+            this.apiError(status, events_str(event.error) ?? events_str(error?.message) ?? (text ? firstLine(text).line : undefined));
+            const shown = /API Error/i.test(text) ? text : `API error${status ? ` ${status}` : ''}: ${text || events_str(event.error) || 'unknown'}`;
+            return oneLine(`✗ ${shown}`);
+        }
+        if (model !== undefined && model !== SYNTHETIC_MODEL) {
+            if (!this.stats.model)
+                this.stats.model = model;
+            if (this.apiErrorRetrying)
+                this.apiError(undefined, undefined); // the API answered after all
+        }
+        const lines = [];
+        for (const block of content) {
+            if (!isObject(block))
+                continue;
+            if (block.type === 'text' && typeof block.text === 'string') {
+                const text = oneLine(block.text);
+                if (text)
+                    lines.push(text);
+            }
+            else if (block.type === 'tool_use') {
+                lines.push(this.toolUse(block));
+            }
+        }
+        return lines.length ? lines.join(' · ') : null;
+    }
+    toolUse(block) {
+        const { stats } = this;
+        const name = events_str(block.name) || 'tool';
+        const id = events_str(block.id);
+        if (id !== undefined)
+            remember(this.tools, id, name, MAX_TOOL_IDS);
+        const input = isObject(block.input) ? block.input : {};
+        const key = name in stats.toolCounts || Object.keys(stats.toolCounts).length < MAX_TOOL_NAMES ? name : OTHER_TOOLS;
+        if (key !== '__proto__')
+            stats.toolCounts[key] = (stats.toolCounts[key] ?? 0) + 1;
+        if (name === 'Bash' && typeof input.command === 'string' && stats.commands.length < stats_MAX_COMMANDS) {
+            stats.commands.push(input.command.length > COMMAND_MAX ? `${input.command.slice(0, COMMAND_MAX - 1)}…` : input.command);
+        }
+        const file = editedFile(name, input);
+        if (file !== undefined && file.length <= PATH_MAX && stats.filesEdited.length < stats_MAX_FILES && !this.files.has(file)) {
+            this.files.add(file);
+            stats.filesEdited.push(file);
+        }
+        const line = renderToolUse(name, input, this.cwd);
+        stats.lastActivity = line;
+        return line;
+    }
+    user(event) {
+        const message = isObject(event.message) ? event.message : {};
+        if (!Array.isArray(message.content))
+            return null;
+        const lines = [];
+        for (const block of message.content) {
+            if (!isObject(block) || block.type !== 'tool_result' || block.is_error !== true)
+                continue;
+            const name = this.tools.get(events_str(block.tool_use_id) ?? '') ?? 'Tool';
+            const gist = errorGist(block.content);
+            lines.push(oneLine(`✗ ${name} failed${gist ? `: ${gist}` : ''}`));
+        }
+        return lines.length ? `  ${lines.join(' · ')}` : null;
+    }
+    result(event) {
+        const { stats } = this;
+        stats.subtype = events_str(event.subtype) ?? stats.subtype;
+        if (typeof event.is_error === 'boolean')
+            stats.isError = event.is_error;
+        stats.costUsd = num(event.total_cost_usd) ?? stats.costUsd;
+        stats.numTurns = num(event.num_turns) ?? stats.numTurns;
+        const result = events_str(event.result);
+        if (result !== undefined)
+            stats.result = result.length > RESULT_MAX ? `${result.slice(0, RESULT_MAX - 1)}…` : result;
+        if (Array.isArray(event.errors)) {
+            stats.errors = event.errors.filter((e) => typeof e === 'string').slice(0, MAX_ERRORS).map((e) => oneLine(e, 1000));
+        }
+        if (isObject(event.usage)) {
+            const usage = usageOf(event.usage);
+            stats.usageSource = 'result';
+            this.setTokens(usage);
+        }
+        const status = num(event.api_error_status) ?? (event.is_error === true ? numberIn(API_ERROR_TEXT.exec(result ?? '')?.[1]) : undefined);
+        if (status !== undefined)
+            this.apiError(status, stats.apiError ?? events_str(event.api_error_type));
+        else if (event.is_error === false)
+            this.apiError(undefined, undefined);
+        const label = stats.isError && stats.subtype === 'success' ? 'error' : (stats.subtype ?? 'unknown');
+        const facts = [label];
+        if (stats.numTurns !== undefined)
+            facts.push(`${stats.numTurns} ${stats.numTurns === 1 ? 'turn' : 'turns'}`);
+        if (stats.costUsd !== undefined)
+            facts.push(money(stats.costUsd));
+        const message = result ?? stats.errors?.[0];
+        const gist = message ? firstLine(message).line : '';
+        return oneLine(`Result (${facts.join(', ')})${gist ? `: ${gist}` : ''}`);
+    }
+    /** Adds what a message's usage says beyond what was counted for that message already. */
+    countUsage(id, usage) {
+        const before = this.counted.get(id) ?? { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 };
+        const after = {
+            input: Math.max(before.input, usage.input),
+            output: Math.max(before.output, usage.output),
+            cacheRead: Math.max(before.cacheRead, usage.cacheRead),
+            cacheCreation: Math.max(before.cacheCreation, usage.cacheCreation),
+        };
+        this.counted.delete(id); // re-inserted last: the map's order is recency
+        remember(this.counted, id, after, MAX_MESSAGE_IDS);
+        for (const key of ['input', 'output', 'cacheRead', 'cacheCreation'])
+            this.summed[key] += after[key] - before[key];
+        if (this.stats.usageSource === 'result')
+            return; // the result's totals stand
+        this.stats.usageSource = 'messages';
+        this.setTokens(this.summed);
+    }
+    setTokens(usage) {
+        const { stats } = this;
+        stats.inputTokens = usage.input + usage.cacheCreation + usage.cacheRead;
+        stats.outputTokens = usage.output;
+        stats.cacheReadTokens = usage.cacheRead;
+        stats.cacheCreationTokens = usage.cacheCreation;
+    }
+    apiError(status, error) {
+        this.stats.apiErrorStatus = status;
+        this.stats.apiError = error;
+        this.apiErrorRetrying = false;
+    }
+}
+function numberIn(text) {
+    return text === undefined ? undefined : Number(text);
+}
+
+;// CONCATENATED MODULE: ./src/agent/stream.ts
+// Splits an agent's redacted output into Claude Code's event lines and everything else: an
+// event line goes raw to the transcript file and is replaced, for whatever reads the output
+// next (log file, tail, echo, markers), by its human line or by nothing; any other line
+// (the entrypoint's `[flaude…]` lines, git's errors, Claude Code's stderr, JSON that is no
+// event) passes through unchanged. Only lines that start with `{` are looked at; a chunk
+// without one is passed on as it is, without a copy.
+
+
+const NEWLINE = 0x0a;
+const stream_OPEN = 0x7b;
+const NEWLINE_OPEN = Buffer.from('\n{');
+/** How an event line of Claude Code starts: what an over-long `{` line must look like to count as one. */
+const EVENT_START = Buffer.from('{"type":"');
+/**
+ * An unfinished `{` line is gathered up to this size to be read whole. A longer one (no
+ * Claude Code event comes near it) streams on unread: to the transcript when it starts like
+ * an event, else on as text.
+ */
+const MAX_EVENT_LINE = 8 * 1024 * 1024;
+/** Buffers kept between lines at most this big; a bigger one is let go once used. */
+const KEEP_BUFFER = 1024 * 1024;
+class AgentStream {
+    events = new AgentEvents();
+    /** Bytes written to the transcript. */
+    transcriptBytes = 0;
+    fd;
+    at = 0 /* At.LineStart */;
+    pending = Buffer.alloc(0);
+    pendingLength = 0;
+    out = Buffer.allocUnsafe(64 * 1024);
+    outLength = 0;
+    /** Transcript bytes of the current chunk not written yet: one contiguous range of it. */
+    rangeSource;
+    rangeStart = 0;
+    rangeEnd = 0;
+    closed = false;
+    constructor(options) {
+        this.fd = (0,external_node_fs_.openSync)(options.transcriptFile, 'w');
+    }
+    /**
+     * Takes the next bytes of the output and returns what goes on from them: `data` itself when
+     * it holds no event, else a buffer that is valid until the next call.
+     */
+    filter(data) {
+        if (this.closed || data.length === 0)
+            return data.subarray(0, 0);
+        if ((this.at === 0 /* At.LineStart */ || this.at === 1 /* At.Text */) && !(this.at === 0 /* At.LineStart */ && data[0] === stream_OPEN) && !data.includes(NEWLINE_OPEN)) {
+            this.at = data[data.length - 1] === NEWLINE ? 0 /* At.LineStart */ : 1 /* At.Text */;
+            return data;
+        }
+        this.outLength = 0;
+        let pos = 0;
+        let runStart = 0; // start of the text run that passes through
+        if (this.at !== 0 /* At.LineStart */) {
+            // First the rest of the line the last chunk ended in.
+            const newline = data.indexOf(NEWLINE);
+            const end = newline === -1 ? data.length : newline + 1;
+            switch (this.at) {
+                case 2 /* At.Candidate */:
+                    this.gather(data, 0, end); // past MAX_EVENT_LINE this sends it on and changes `at`
+                    if (newline !== -1 && this.at === 2 /* At.Candidate */)
+                        this.finishCandidate(true);
+                    break;
+                case 3 /* At.LongEvent */:
+                    this.toTranscript(data, 0, end);
+                    break;
+                case 1 /* At.Text */:
+                    this.emit(data, 0, end);
+                    break;
+            }
+            if (newline === -1)
+                return this.finishChunk();
+            this.at = 0 /* At.LineStart */;
+            pos = runStart = end;
+        }
+        while (pos < data.length) {
+            let start = pos;
+            if (data[pos] !== stream_OPEN) {
+                const found = data.indexOf(NEWLINE_OPEN, pos);
+                if (found === -1)
+                    break;
+                start = found + 1;
+            }
+            const newline = data.indexOf(NEWLINE, start);
+            if (newline === -1) {
+                this.emit(data, runStart, start);
+                runStart = data.length;
+                this.at = 2 /* At.Candidate */;
+                this.pendingLength = 0;
+                this.gather(data, start, data.length);
+                return this.finishChunk();
+            }
+            const shown = this.events.read(data.subarray(start, newline));
+            pos = newline + 1;
+            if (shown === undefined)
+                continue; // not an event: stays in the run
+            this.emit(data, runStart, start);
+            this.toTranscript(data, start, pos);
+            if (shown !== null)
+                this.emitText(shown);
+            runStart = pos;
+        }
+        this.emit(data, runStart, data.length);
+        this.at = data[data.length - 1] === NEWLINE ? 0 /* At.LineStart */ : 1 /* At.Text */;
+        return this.finishChunk();
+    }
+    /** At the end of the output: what is left of an unfinished line. Closes the transcript. */
+    end() {
+        if (this.closed)
+            return Buffer.alloc(0);
+        this.outLength = 0;
+        if (this.at === 2 /* At.Candidate */)
+            this.finishCandidate(false);
+        else if (this.at === 3 /* At.LongEvent */)
+            this.toTranscript(Buffer.from('\n'), 0, 1);
+        const rest = this.finishChunk();
+        this.closed = true;
+        (0,external_node_fs_.closeSync)(this.fd);
+        return rest;
+    }
+    /** Appends to the `{` line being gathered; past MAX_EVENT_LINE it stops being gathered. */
+    gather(data, start, end) {
+        const length = this.pendingLength + end - start;
+        if (length > MAX_EVENT_LINE)
+            return this.giveUp(data, start, end);
+        if (length > this.pending.length) {
+            const grown = Buffer.allocUnsafe(Math.min(MAX_EVENT_LINE, Math.max(length, 2 * this.pending.length, 64 * 1024)));
+            this.pending.copy(grown, 0, 0, this.pendingLength);
+            this.pending = grown;
+        }
+        data.copy(this.pending, this.pendingLength, start, end);
+        this.pendingLength = length;
+    }
+    /** An over-long `{` line: what was gathered and the rest of it go on unread. */
+    giveUp(data, start, end) {
+        const head = this.pending.subarray(0, this.pendingLength);
+        const event = head.subarray(0, EVENT_START.length).equals(EVENT_START);
+        if (event) {
+            this.events.readOversized();
+            this.toTranscript(head, 0, head.length);
+            this.toTranscript(data, start, end);
+        }
+        else {
+            this.emit(head, 0, head.length);
+            this.emit(data, start, end);
+        }
+        this.releasePending();
+        const finished = data[end - 1] === NEWLINE;
+        this.at = finished ? 0 /* At.LineStart */ : event ? 3 /* At.LongEvent */ : 1 /* At.Text */;
+    }
+    /** Reads the gathered line (`withNewline`: it ends with one) and sends it where it goes. */
+    finishCandidate(withNewline) {
+        const line = this.pending.subarray(0, this.pendingLength);
+        const shown = this.events.read(withNewline ? line.subarray(0, line.length - 1) : line);
+        if (shown === undefined) {
+            this.emit(line, 0, line.length);
+        }
+        else {
+            this.toTranscript(line, 0, line.length);
+            if (!withNewline)
+                this.toTranscript(Buffer.from('\n'), 0, 1);
+            if (shown !== null)
+                this.emitText(shown);
+        }
+        this.releasePending();
+        this.at = 0 /* At.LineStart */;
+    }
+    releasePending() {
+        this.flushRange(); // the range may point into `pending`
+        this.pendingLength = 0;
+        if (this.pending.length > KEEP_BUFFER)
+            this.pending = Buffer.alloc(0);
+    }
+    emit(data, start, end) {
+        if (end <= start)
+            return;
+        this.reserve(end - start);
+        this.outLength += data.copy(this.out, this.outLength, start, end);
+    }
+    emitText(line) {
+        this.reserve(3 * line.length + 1);
+        this.outLength += this.out.write(line, this.outLength, 'utf8');
+        this.out[this.outLength++] = NEWLINE;
+    }
+    reserve(bytes) {
+        if (this.outLength + bytes <= this.out.length)
+            return;
+        const grown = Buffer.allocUnsafe(Math.max(this.outLength + bytes, 2 * this.out.length));
+        this.out.copy(grown, 0, 0, this.outLength);
+        this.out = grown;
+    }
+    /** Queues transcript bytes: neighbouring event lines of a chunk become one write. */
+    toTranscript(source, start, end) {
+        if (source === this.rangeSource && start === this.rangeEnd) {
+            this.rangeEnd = end;
+            return;
+        }
+        this.flushRange();
+        this.rangeSource = source;
+        this.rangeStart = start;
+        this.rangeEnd = end;
+    }
+    flushRange() {
+        if (!this.rangeSource)
+            return;
+        const bytes = this.rangeSource.subarray(this.rangeStart, this.rangeEnd);
+        for (let written = 0; written < bytes.length;)
+            written += (0,external_node_fs_.writeSync)(this.fd, bytes, written);
+        this.transcriptBytes += bytes.length;
+        this.rangeSource = undefined;
+    }
+    finishChunk() {
+        this.flushRange();
+        const out = this.out.subarray(0, this.outLength);
+        if (this.out.length > KEEP_BUFFER && this.outLength <= KEEP_BUFFER) {
+            // Hand out the big buffer this once, keep a small one for the next chunks.
+            this.out = Buffer.allocUnsafe(64 * 1024);
+        }
+        return out;
+    }
+}
+
+// EXTERNAL MODULE: ./src/secrets.ts
+var src_secrets = __nccwpck_require__(27194);
+;// CONCATENATED MODULE: ./src/run/log-sink.ts
+// Where everything the agent prints goes: secrets redacted, the full text written to the log
+// file byte for byte, the last lines kept in a bounded ring, `[flaude:NAME:VALUE]` markers
+// read, and complete lines echoed live. Work is per chunk with native Buffer scans, so a
+// flood of output costs neither memory nor much time. In agent mode Claude Code's stream-json
+// event lines go (redacted) to a transcript file instead, and everything after redaction
+// sees their human lines (see src/agent/stream.ts).
+
+
+
+
+const log_sink_NEWLINE = 0x0a;
+/** A line longer than this is cut for the tail and the echo (the log file keeps it whole). */
+const MAX_TAIL_LINE = 2000;
+/** A line without a newline is held back at most this long before it is written anyway. */
+const MAX_HELD = 64 * 1024;
+/** A reused buffer bigger than this (after a huge chunk) is let go once used. */
+const MAX_KEPT = 1024 * 1024;
+const MARKER = Buffer.from(protocol/* MARKER_PREFIX */.Km);
+/** A marker line is read up to this many bytes (a base64 diffstat is ~16 KiB). */
+const MAX_MARKER_LINE = 64 * 1024;
+class LogSink {
+    options;
+    /** Bytes written to the log file. */
+    bytes = 0;
+    /** Last value of each marker seen, e.g. markers.get('exit') === '0'. */
+    markers = new Map();
+    fd;
+    secrets;
+    /** The secrets' bytes as latin1 text, for redact(). */
+    secretTexts;
+    holdBack;
+    held = Buffer.alloc(0);
+    scratch = Buffer.alloc(0);
+    joined = Buffer.alloc(0);
+    tailRing = [];
+    partialLine = '';
+    echoed = 0;
+    closed = false;
+    agentStream;
+    constructor(options) {
+        this.options = options;
+        this.fd = (0,external_node_fs_.openSync)(options.file, 'w');
+        if (options.agent)
+            this.agentStream = new AgentStream({ transcriptFile: options.agent.transcriptFile });
+        // An event line holds a secret the way JSON writes it: a quote, backslash or control
+        // character in it is escaped there, so that form is redacted too.
+        const values = options.agent ? options.secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]) : options.secrets;
+        this.secrets = new src_secrets/* Secrets */.Sb(values).values.map((s) => Buffer.from(s));
+        this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
+        this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
+    }
+    write(chunk) {
+        if (this.closed)
+            return;
+        const incoming = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        if (this.held.length) {
+            // Finish the held line with the chunk's first line only (a secret split across
+            // chunks is found whole), rather than copying the whole chunk behind it.
+            const newline = incoming.indexOf(log_sink_NEWLINE);
+            if (newline === -1) {
+                this.take(this.join(incoming));
+            }
+            else {
+                this.take(this.join(incoming.subarray(0, newline + 1)));
+                this.take(incoming.subarray(newline + 1));
+            }
+            if (this.joined.length > MAX_KEPT)
+                this.joined = Buffer.alloc(0);
+        }
+        else {
+            this.take(incoming);
+        }
+    }
+    /**
+     * The held bytes and `more` in one buffer, reused: a long line comes in many chunks, each
+     * joined to what was held, and a fresh buffer for each would be garbage of the chunk's size.
+     */
+    join(more) {
+        const length = this.held.length + more.length;
+        if (this.joined.length < length)
+            this.joined = Buffer.allocUnsafe(Math.max(length, 2 * this.joined.length));
+        this.held.copy(this.joined, 0);
+        more.copy(this.joined, this.held.length);
+        return this.joined.subarray(0, length);
+    }
+    /** Redacts and consumes `data` (which starts where nothing is held) up to its last line end. */
+    take(data) {
+        const clean = this.redact(data);
+        // Hold back the unfinished line so a secret split across chunks is still found whole.
+        let cut = clean.lastIndexOf(log_sink_NEWLINE) + 1;
+        if (cut === 0 && clean.length > MAX_HELD)
+            cut = clean.length - this.holdBack;
+        this.held = Buffer.from(clean.subarray(cut)); // copy: never pin a big chunk for a few bytes
+        if (cut > 0)
+            this.consume(clean.subarray(0, cut));
+    }
+    /** The agent's events read so far (agent mode only): `sink.agent?.stats`. */
+    get agent() {
+        return this.agentStream?.events;
+    }
+    /** Bytes written to the transcript (agent mode only). */
+    get transcriptBytes() {
+        return this.agentStream?.transcriptBytes;
+    }
+    /** Flushes what is held and closes the files. */
+    end() {
+        if (this.closed)
+            return;
+        if (this.held.length)
+            this.consume(this.held);
+        this.held = Buffer.alloc(0);
+        if (this.agentStream)
+            this.pass(this.agentStream.end());
+        if (this.partialLine)
+            this.pushTail([this.partialLine]);
+        this.partialLine = '';
+        this.closed = true;
+        (0,external_node_fs_.closeSync)(this.fd);
+    }
+    /** The last `n` complete lines (at most the ring's size). */
+    tail(n = this.options.tailLines) {
+        return n > 0 ? this.tailRing.slice(-n) : [];
+    }
+    /** The image's exit code, when the output's very last line is its exit marker. */
+    exitMarker() {
+        return (0,protocol/* exitFromLastLine */.$g)(this.tailRing.at(-1), this.options.markerNonce);
+    }
+    consume(data) {
+        this.pass(this.agentStream ? this.agentStream.filter(data) : data);
+    }
+    /** What the log file, markers, tail and echo get. */
+    pass(data) {
+        if (!data.length)
+            return;
+        for (let written = 0; written < data.length;)
+            written += (0,external_node_fs_.writeSync)(this.fd, data, written);
+        this.bytes += data.length;
+        if (data.includes(MARKER))
+            this.readMarkers(data);
+        this.updateTail(data);
+        this.echo(data);
+    }
+    /**
+     * Native scans say whether any secret is there at all; only then is the chunk redacted,
+     * as a latin1 string (byte-exact both ways) whose replaceAll costs little per match,
+     * where slicing and concatenating Buffers costs a native call and an object per match.
+     * The result goes to a scratch buffer reused from chunk to chunk (the caller is done with
+     * it before the next one): a fresh Buffer per chunk would be memory outside the JS heap
+     * that lingers until a GC happens to run.
+     */
+    redact(data) {
+        const first = this.secrets.findIndex((secret) => data.includes(secret));
+        if (first === -1)
+            return data;
+        let text = data.toString('latin1');
+        for (const secret of this.secretTexts.slice(first))
+            text = text.replaceAll(secret, src_secrets/* REDACTED */.XF);
+        if (this.scratch.length < text.length)
+            this.scratch = Buffer.allocUnsafe(Math.max(text.length, 2 * this.scratch.length));
+        return this.scratch.subarray(0, this.scratch.write(text, 'latin1'));
+    }
+    readMarkers(data) {
+        for (let at = data.indexOf(MARKER); at !== -1; at = data.indexOf(MARKER, at + 1)) {
+            if (at > 0 && data[at - 1] !== log_sink_NEWLINE)
+                continue;
+            const end = data.indexOf(log_sink_NEWLINE, at);
+            // A longer line is cut here and fails the marker's end anchor.
+            const marker = (0,protocol/* parseMarker */.gY)(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + MAX_MARKER_LINE)), this.options.markerNonce);
+            if (marker)
+                this.markers.set(marker.name, marker.value);
+        }
+    }
+    /** Only the last `tailLines` lines of a chunk matter: walk back from its end. */
+    updateTail(data) {
+        const want = Math.max(this.options.tailLines, 20);
+        const lastNewline = data.lastIndexOf(log_sink_NEWLINE);
+        if (lastNewline === -1) {
+            this.partialLine = capLine(this.partialLine + data.toString('utf8', 0, Math.min(data.length, MAX_TAIL_LINE)));
+            return;
+        }
+        const lines = [];
+        let end = lastNewline;
+        let reachedStart = false;
+        while (lines.length < want) {
+            const start = end === 0 ? 0 : data.lastIndexOf(log_sink_NEWLINE, end - 1) + 1;
+            reachedStart = start === 0;
+            let line = lineText(data, start, end);
+            if (reachedStart)
+                line = capLine(this.partialLine + line);
+            lines.push(line);
+            if (reachedStart)
+                break;
+            end = start - 1;
+        }
+        lines.reverse();
+        if (reachedStart)
+            this.pushTail(lines);
+        else
+            this.tailRing = lines;
+        this.partialLine = lineText(data, lastNewline + 1, data.length);
+    }
+    pushTail(lines) {
+        const want = Math.max(this.options.tailLines, 20);
+        this.tailRing.push(...lines);
+        if (this.tailRing.length > want)
+            this.tailRing.splice(0, this.tailRing.length - want);
+    }
+    echo(data) {
+        const { echo, echoLimitBytes = Infinity } = this.options;
+        if (!echo || this.echoed > echoLimitBytes)
+            return;
+        const room = echoLimitBytes - this.echoed;
+        const slice = data.length > room ? data.subarray(0, data.lastIndexOf(log_sink_NEWLINE, room) + 1) : data;
+        this.echoed += slice.length;
+        const lines = [];
+        let start = 0;
+        for (let nl = slice.indexOf(log_sink_NEWLINE); nl !== -1; nl = slice.indexOf(log_sink_NEWLINE, start)) {
+            lines.push(lineText(slice, start, nl));
+            start = nl + 1;
+        }
+        if (slice.length < data.length) {
+            this.echoed = echoLimitBytes + 1;
+            lines.push(`[agent-machine-action] more than ${Math.round(echoLimitBytes / 1048576)} MiB of output: the rest is only in the log file`);
+        }
+        if (lines.length)
+            echo(lines);
+    }
+}
+function lineText(data, start, end) {
+    const stop = Math.min(end, start + MAX_TAIL_LINE);
+    const text = data.toString('utf8', start, stop);
+    return text.endsWith('\r') ? text.slice(0, -1) : text;
+}
+function capLine(line) {
+    return line.length > MAX_TAIL_LINE ? line.slice(0, MAX_TAIL_LINE) : line;
+}
+/** Echoes lines with the wall-clock time they arrived, as a terminal would show them. */
+function timestampedEcho(lines) {
+    // One write per chunk: a write per line queues faster than the runner's pipe drains.
+    const stamp = new Date().toISOString().slice(11, 19);
+    process.stdout.write(`${stamp} ${lines.join(`\n${stamp} `)}\n`);
+}
+
+;// CONCATENATED MODULE: ./src/run/outcome.ts
+
+/** Before any machine: nothing ran. */
+function notRun(backend) {
+    return { state: '', exitCode: null, exitCodeSource: 'none', conclusion: 'failure', oomKilled: false, backend, image: '', durationSeconds: 0, logTail: [] };
+}
+/** What an error thrown before the machine existed makes of the run (a cancel made it, if one came). */
+function failedBy(err, cancelled) {
+    return cancelled ? { conclusion: 'cancelled', failure: new errors/* CancelledError */.cc() } : { conclusion: 'failure', failure: (0,errors/* wrapEngineError */.dj)(err) };
+}
+
+;// CONCATENATED MODULE: ./src/run/run.ts
+// machine → result: create the machine, stream its output into the sink, wait for the exit
+// (bounded by wait_timeout, cut short by a cancel), read the exit code by the contract's
+// chain, and destroy the machine whatever happened. Once the machine exists nothing is
+// thrown: every ending is a returned result.
+
+/** Throws only before the machine exists (a cancel, or a create that failed). */
+async function runMachine(backend, spec, sink, options) {
+    options.cancel.throwIfAborted();
+    const machine = await backend.create(spec, options.cancel);
+    options.onCreated(machine.ref);
+    const stopLogs = new AbortController();
+    let lastOutputAt = Date.now();
+    const pump = (async () => {
+        for await (const chunk of machine.logs(stopLogs.signal)) {
+            lastOutputAt = Date.now();
+            sink.write(chunk);
+        }
+    })().catch((err) => {
+        if (!stopLogs.signal.aborted)
+            options.warn(`Reading the machine's output failed: ${err.message}`);
+    });
+    const timeout = AbortSignal.timeout(options.waitTimeoutSeconds * 1000);
+    const idle = new AbortController();
+    const idleMs = options.idleTimeoutSeconds * 1000;
+    const watchdog = idleMs > 0 ? setInterval(() => Date.now() - lastOutputAt >= idleMs && idle.abort(), Math.min(1000, idleMs / 4)) : undefined;
+    let status;
+    let ending;
+    let stateAtEnd = '';
+    try {
+        status = await machine.wait(AbortSignal.any([timeout, options.cancel, idle.signal, ...(options.stop ? [options.stop] : [])]));
+        // Output may trail the exit: read it to its end, but no longer than the backend's grace.
+        await Promise.race([pump, pause(machine.logGraceMs)]);
+    }
+    catch (err) {
+        stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
+        if (options.cancel.aborted)
+            ending = 'cancelled';
+        else if (timeout.aborted)
+            ending = 'timeout';
+        else if (idle.signal.aborted)
+            ending = 'stalled';
+        else if (options.stop?.aborted)
+            ending = options.stop.reason(machine.ref.id, sink.tail(20));
+        else
+            ending = (0,errors/* wrapEngineError */.dj)(err);
+    }
+    finally {
+        clearInterval(watchdog);
+        stopLogs.abort();
+        await Promise.race([pump, pause(2000)]);
+        sink.end(); // the tail the errors below quote includes a last line without a newline
+        try {
+            await machine.destroy();
+            options.onDestroyed(machine.ref);
+        }
+        catch (err) {
+            options.warn(`Could not destroy machine ${machine.ref.id} (${backend.name}); remove it by hand: ${err.message}`);
+        }
+    }
+    const machineId = machine.ref.id;
+    const state = status?.state ?? stateAtEnd;
+    const oomKilled = status?.oomKilled ?? false;
+    const marker = sink.exitMarker();
+    if (status?.exitCode != null && marker != null && status.exitCode !== marker) {
+        options.warn(`Machine ${machineId}: the platform reported exit code ${status.exitCode}, but the image's last line says [flaude:exit:${marker}]. ` +
+            `The outputs use ${status.exitCode} (exit_code_source: api), as the contract orders: the platform's code is the machine's own exit, ` +
+            `which can include what happened after the image's last line, such as the VM's own shutdown or a kill.`);
+    }
+    const exitCode = status?.exitCode ?? marker;
+    const exitCodeSource = status?.exitCode != null ? 'api' : marker != null ? 'log-marker' : 'none';
+    const result = { machineId, state, exitCode, exitCodeSource, oomKilled };
+    if (ending === 'cancelled')
+        return { ...result, conclusion: 'cancelled', failure: new errors/* CancelledError */.cc(machineId) };
+    if (ending === 'stalled')
+        return { ...result, conclusion: 'timeout', failure: new errors/* MachineStalledError */.dA(machineId, options.idleTimeoutSeconds, sink.tail(20)) };
+    if (ending === 'timeout')
+        return { ...result, conclusion: 'timeout', failure: new errors/* MachineTimeoutError */.Dx(machineId, options.waitTimeoutSeconds, state, sink.tail(20)) };
+    if (ending)
+        return { ...result, conclusion: 'failure', failure: ending };
+    if (exitCode === 0 && state !== 'failed')
+        return { ...result, conclusion: 'success' };
+    return { ...result, conclusion: 'failure', failure: new errors/* MachineExitError */.MV(machineId, exitCode, state, sink.tail(20), oomKilled, status?.note) };
+}
+/** A wait whose timer never keeps the process alive once everything else is done. */
+function pause(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+;// CONCATENATED MODULE: ./src/run/spec.ts
+
+
+/** How long after wait_timeout a machine whose runner vanished stops itself. */
+const DEADLINE_GRACE_SECONDS = 60;
+/** The bundled image without a `command` runs Claude Code, and prints its stream-json events. */
+function runsAgent(config) {
+    return !config.image && !config.command;
+}
+function machineSpec(config, plan, { prompt, image, runKey, markerNonce }) {
+    const bundled = !config.image;
+    const env = (0,protocol/* machineEnv */.$f)({
+        prompt,
+        repos: plan.repos,
+        pushBranch: plan.pushBranch,
+        claudeCodeOauthToken: config.claudeCodeOauthToken,
+        anthropicApiKey: config.anthropicApiKey,
+        // Code from a fork runs without the token: nothing it does may act as this repository.
+        github: config.githubToken && !plan.untrusted ? { token: config.githubToken, serverUrl: process.env.GITHUB_SERVER_URL || 'https://github.com' } : undefined,
+        // The bundled image keeps its entrypoint (clone, push, exit marker) and runs the command
+        // in place of the agent; any other image gets the command as its whole argv.
+        agentCommand: bundled ? config.command : undefined,
+        agent: runsAgent(config) ? config.agent : undefined,
+        env: config.env,
+        // A fork's code gets none of the workflow's secrets.
+        secrets: plan.untrusted ? {} : config.agentSecrets,
+        pushOnFailure: config.pushOnFailure,
+        markerNonce,
+        // Past wait_timeout the action destroys the machine; this covers a runner that is gone.
+        deadlineSeconds: config.waitTimeoutSeconds + DEADLINE_GRACE_SECONDS,
+    });
+    const attempt = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+    return {
+        name: `agent-${attempt}-${runKey.slice(0, 8)}`,
+        image,
+        command: bundled ? undefined : config.command,
+        env,
+        labels: (0,step_state/* labelsFor */.dS)(runKey),
+        cpus: config.fly.cpus,
+        memoryMb: config.fly.memoryMb,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/run/on-machine.ts
+// machine → result, with everything that watches the run: the log sink (live lines, log file,
+// transcript), the idle and fatal-API watchdogs, the PR comment's progress, the saved state the
+// post step cleans up by, and the push the image reports, checked against the remote.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Stop echoing agent output into the Actions log past this; the log file keeps it all. */
+const ECHO_LIMIT_BYTES = 8 * 1024 * 1024;
+async function runOnMachine(backend, { config, plan, prompt, image, secrets, pullRequest, session }) {
+    const runKey = (0,external_node_crypto_.randomUUID)();
+    core/* saveState */.LZ(step_state/* STEP_STATE */.hS.runKey, runKey); // before create: the post step sweeps by it even if we die mid-create
+    // Only the bundled image's privileged phase learns it: the agent can't print a marker we believe.
+    const markerNonce = config.image ? undefined : (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    const spec = machineSpec(config, plan, { prompt, image, runKey, markerNonce });
+    const logFile = (0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), `${spec.name}.log`);
+    const transcriptFile = runsAgent(config) ? logFile.replace(/\.log$/, '.transcript.jsonl') : undefined;
+    const sink = new LogSink({ file: logFile, secrets: secrets.values, tailLines: config.logTailLines, echo: timestampedEcho, echoLimitBytes: ECHO_LIMIT_BYTES, agent: transcriptFile ? { transcriptFile } : undefined, markerNonce });
+    const stats = () => sink.agent?.stats;
+    const fatal = watchForFatalApiError(stats);
+    core/* startGroup */.Oh(`Agent output (${config.backend})`);
+    const result = await withWorkflowCommandsStopped(() => runMachine(backend, spec, sink, {
+        waitTimeoutSeconds: config.waitTimeoutSeconds,
+        idleTimeoutSeconds: config.idleTimeoutSeconds,
+        cancel: session.cancel,
+        stop: fatal.signal,
+        onCreated: (ref) => {
+            core/* saveState */.LZ(step_state/* STEP_STATE */.hS.machine, JSON.stringify(ref));
+            void pullRequest.started(ref, () => ({ elapsedSeconds: session.elapsedSeconds(), turns: stats()?.turns, lastActivity: stats()?.lastActivity }));
+        },
+        onDestroyed: () => core/* saveState */.LZ(step_state/* STEP_STATE */.hS.machine, ''),
+        warn: session.warn,
+    })).catch((err) => failedBy(err, session.cancel.aborted));
+    fatal.dispose();
+    sink.end();
+    core/* endGroup */.N4();
+    const pushed = await confirmedPush((0,protocol/* pushedFrom */.ey)(sink.markers, plan.pushBranch), plan.repos[0]?.url, config.githubToken, session.warn);
+    const changedFiles = pushed && (0,protocol/* diffstatFrom */.Kc)(sink.markers);
+    return { ...notRun(config.backend), image, logFile, transcriptFile, ...result, logTail: sink.tail(), pushed, changedFiles, headMoved: sink.markers.get('head-moved'), agent: stats() };
+}
+
+// EXTERNAL MODULE: ./src/session.ts
+var src_session = __nccwpck_require__(92927);
+;// CONCATENATED MODULE: ./src/main.ts
+// The path of one run: inputs → config → image → machine → result → report.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function run() {
+    const session = new src_session/* Session */.N();
+    try {
+        const { audience, ready, outcome } = await prepare(session);
+        await report(ready ? await execute(ready, audience, session) : outcome, audience, session);
+    }
+    finally {
+        session.close();
+    }
+}
+/** inputs → config → plan: a run that is ready, or the outcome that ends it here. */
+async function prepare(session) {
+    let config;
+    try {
+        config = (0,config_config/* readConfig */.Xg)((name) => core/* getInput */.V4(name));
+    }
+    catch (err) {
+        const secrets = new src_secrets/* Secrets */.Sb([]);
+        const audience = { secrets, raiseOnFailure: true, uploadArtifacts: false, bundledImage: false, pullRequest: new PullRequestReport({ secrets }) };
+        return { audience, outcome: { ...notRun('local'), ...failedBy(err, session.cancel.aborted) } };
+    }
+    const secrets = new src_secrets/* Secrets */.Sb(config.secrets);
+    secrets.maskInRunnerLog();
+    const basics = { secrets, raiseOnFailure: config.raiseOnFailure, uploadArtifacts: config.uploadArtifacts, bundledImage: !config.image };
+    try {
+        const plan = await planRun(config, secrets);
+        const audience = { ...basics, pullRequest: plan.pullRequest, repositoryUrl: plan.repositoryUrl };
+        if (plan.skip) {
+            (plan.skip.quiet ? core/* info */.pq : core/* notice */.lm)(`Skipped: ${plan.skip.reason}`);
+            return { audience, outcome: { ...notRun(config.backend), conclusion: 'skipped' } };
+        }
+        const prompt = plan.prompt ?? config.prompt;
+        (0,config_config/* checkReadyToRun */.yA)(config, prompt);
+        return { audience, ready: { config, plan, prompt } };
+    }
+    catch (err) {
+        return { audience: { ...basics, pullRequest: new PullRequestReport({ secrets }) }, outcome: { ...notRun(config.backend), ...failedBy(err, session.cancel.aborted) } };
+    }
+}
+/** image → machine → result. */
+async function execute({ config, plan, prompt }, audience, session) {
+    const backend = (0,backends/* createBackend */.n)(config, session.warn);
+    const image = await core/* group */.Os('Prepare image', () => withWorkflowCommandsStopped(() => backend.prepareImage((line) => core/* info */.pq(line), session.cancel)))
+        .catch((err) => failedBy(err, session.cancel.aborted));
+    if (typeof image !== 'string')
+        return { ...notRun(config.backend), ...image };
+    return runOnMachine(backend, { config, plan, prompt, image, secrets: audience.secrets, pullRequest: audience.pullRequest, session });
+}
+/** result → report: the artifact and the pull request side first (their links go into the outputs and summary), then the step. */
+async function report(outcome, audience, session) {
+    const { secrets } = audience;
+    const reason = failureReason({ ...outcome, bundledImage: audience.bundledImage });
+    const error = outcome.failure && secrets.redact(reason ? outcome.failure.message.replace(/^.*/, (first) => `${first} (failure_reason: ${reason})`) : outcome.failure.message);
+    const counted = { ...outcome, failureReason: reason, error, durationSeconds: session.elapsedSeconds() };
+    const final = { ...counted, artifactUrl: audience.uploadArtifacts ? await uploadRunFiles(counted, session.warn) : undefined };
+    session.issueWarnings(secrets);
+    const pr = await audience.pullRequest.finished(final);
+    setOutputs(final, pr);
+    await writeSummary(final, summaryLinks(final, pr, audience.repositoryUrl)).catch((err) => core/* warning */.$e(`Could not write the job summary: ${err.message}`));
+    await reportFailure(final, audience.raiseOnFailure, secrets);
+}
+
+
+/***/ }),
+
+/***/ 38667:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $f: () => (/* binding */ machineEnv),
+/* harmony export */   $g: () => (/* binding */ exitFromLastLine),
+/* harmony export */   Bs: () => (/* binding */ isReserved),
+/* harmony export */   Kc: () => (/* binding */ diffstatFrom),
+/* harmony export */   Km: () => (/* binding */ MARKER_PREFIX),
+/* harmony export */   ey: () => (/* binding */ pushedFrom),
+/* harmony export */   gY: () => (/* binding */ parseMarker)
+/* harmony export */ });
+/* unused harmony exports PROMPT_PIECE_BYTES, promptEnv, claudeArgs */
+/** Variables the action itself sets inside the machine (and every `FLAUDE_*`); `env` may not override them. */
+const RESERVED_ENV = new Set([
+    'AGENT_COMMAND',
+    'ANTHROPIC_BASE_URL',
+    'CLAUDE_CODE_OAUTH_TOKEN',
+    'ANTHROPIC_API_KEY',
+    'GITHUB_TOKEN',
+    'GITHUB_USERNAME',
+    'GITHUB_SERVER_URL',
+]);
+function isReserved(key) {
+    return key.startsWith('FLAUDE_') || RESERVED_ENV.has(key);
+}
+function machineEnv(inputs) {
+    const env = { ...inputs.env };
+    // The bundled image hands the agent only the variables named here, not the whole environment.
+    if (Object.keys(inputs.env).length)
+        env.FLAUDE_AGENT_ENV = Object.keys(inputs.env).join(',');
+    const set = (key, value) => {
+        if (value)
+            env[key] = value;
+    };
+    if (inputs.prompt)
+        Object.assign(env, promptEnv(inputs.prompt));
+    if (inputs.repos.length)
+        env.FLAUDE_REPOS = JSON.stringify(inputs.repos);
+    set('FLAUDE_PUSH_BRANCH', inputs.pushBranch);
+    set('CLAUDE_CODE_OAUTH_TOKEN', inputs.claudeCodeOauthToken);
+    set('ANTHROPIC_API_KEY', inputs.anthropicApiKey);
+    if (inputs.github) {
+        env.GITHUB_TOKEN = inputs.github.token;
+        env.GITHUB_USERNAME = 'x-access-token';
+        // The image's credential helper hands the token only to this server (GHES has its own).
+        env.GITHUB_SERVER_URL = inputs.github.serverUrl;
+    }
+    if (inputs.agentCommand)
+        env.AGENT_COMMAND = JSON.stringify(inputs.agentCommand);
+    for (const [key, value] of Object.entries(inputs.secrets ?? {}))
+        env[`FLAUDE_SECRET_${key}`] = value;
+    if (inputs.pushOnFailure)
+        env.FLAUDE_PUSH_ON_FAILURE = 'true';
+    set('FLAUDE_MARKER_NONCE', inputs.markerNonce);
+    if (inputs.deadlineSeconds)
+        env.FLAUDE_DEADLINE_SECONDS = String(Math.ceil(inputs.deadlineSeconds));
+    if (inputs.agent) {
+        const args = claudeArgs(inputs.agent);
+        if (args.length)
+            env.FLAUDE_CLAUDE_ARGS = JSON.stringify(args);
+        set('ANTHROPIC_BASE_URL', inputs.agent.baseUrl);
+    }
+    return env;
+}
+/** Linux refuses one environment string of 128 KiB or more: a longer prompt goes in pieces. */
+const PROMPT_PIECE_BYTES = 100_000;
+/** FLAUDE_PROMPT, then FLAUDE_PROMPT_1, _2… in order, each at most `pieceBytes`, cut between characters. */
+function promptEnv(prompt, pieceBytes = PROMPT_PIECE_BYTES) {
+    const pieces = [''];
+    let bytes = 0;
+    for (const char of prompt) {
+        const size = Buffer.byteLength(char);
+        if (bytes + size > pieceBytes) {
+            pieces.push('');
+            bytes = 0;
+        }
+        pieces[pieces.length - 1] += char;
+        bytes += size;
+    }
+    return Object.fromEntries(pieces.map((piece, index) => [index ? `FLAUDE_PROMPT_${index}` : 'FLAUDE_PROMPT', piece]));
+}
+/**
+ * Claude Code's arguments after the image's fixed ones (`-p --output-format stream-json
+ * --verbose …`). None is secret; the prompt goes on stdin, never here.
+ */
+function claudeArgs(agent) {
+    const args = [];
+    if (agent.model)
+        args.push('--model', agent.model);
+    if (agent.maxTurns)
+        args.push('--max-turns', String(agent.maxTurns));
+    // Each list as one comma-joined value: a variadic flag would swallow what follows it.
+    if (agent.allowedTools.length)
+        args.push('--allowedTools', agent.allowedTools.join(','));
+    if (agent.disallowedTools.length)
+        args.push('--disallowedTools', agent.disallowedTools.join(','));
+    if (agent.appendSystemPrompt)
+        args.push('--append-system-prompt', agent.appendSystemPrompt);
+    return [...args, ...agent.extraArgs];
+}
+/** Every marker starts a line with this. */
+const MARKER_PREFIX = '[flaude:';
+/** After the prefix (and the nonce): `NAME:VALUE]`, the marker being a line of its own. */
+const MARKER_BODY = /^([a-z][a-z0-9_-]*):([^\r\n]*)\]\r?$/;
+/** What an exit marker must carry to count: anything else is text that mentions one. */
+const EXIT_CODE = /^-?\d+$/;
+/**
+ * The marker on this line, if it is one the action believes: `[flaude:NONCE:NAME:VALUE]` when
+ * the run has a nonce (only the image's privileged phase knows it), else `[flaude:NAME:VALUE]`.
+ */
+function parseMarker(line, nonce) {
+    const prefix = nonce ? `${MARKER_PREFIX}${nonce}:` : MARKER_PREFIX;
+    const match = line.startsWith(prefix) ? MARKER_BODY.exec(line.slice(prefix.length)) : null;
+    if (!match || (match[1] === 'exit' && !EXIT_CODE.test(match[2])))
+        return undefined;
+    return { name: match[1], value: match[2] };
+}
+/**
+ * `[flaude:exit:N]`: the image's exit code, when the platform does not know it. Only as the
+ * output's very last line, where the image prints it: an earlier one is just text.
+ */
+function exitFromLastLine(line, nonce) {
+    const marker = line === undefined ? undefined : parseMarker(line, nonce);
+    return marker?.name === 'exit' ? Number(marker.value) : null;
+}
+/** `[flaude:pushed:BRANCH:SHA]`, believed only for the branch the image was asked to push to. */
+function pushedFrom(markers, pushBranch) {
+    const value = markers.get('pushed');
+    const match = value && /^(.+):([0-9a-f]{7,64})$/.exec(value);
+    return match && match[1] === pushBranch ? { branch: match[1], sha: match[2] } : undefined;
+}
+/** `[flaude:diffstat:BASE64]`: `git diff --numstat` of what was pushed (at most 100 files). */
+function diffstatFrom(markers) {
+    const value = markers.get('diffstat');
+    if (!value)
+        return [];
+    const count = (n) => (/^\d+$/.test(n) ? Number(n) : null);
+    return Buffer.from(value, 'base64')
+        .toString('utf8')
+        .split('\n')
+        .flatMap((line) => {
+        const [added, removed, ...path] = line.split('\t');
+        return path.length ? [{ path: path.join('\t'), added: count(added), removed: count(removed) }] : [];
+    });
+}
+
+
+/***/ }),
+
+/***/ 27194:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Sb: () => (/* binding */ Secrets),
+/* harmony export */   XF: () => (/* binding */ REDACTED),
+/* harmony export */   eo: () => (/* binding */ secretForms)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+// One place that knows the run's secrets: masked in the runner's log, redacted from
+// every text the action writes itself (log file, tail, summary, comment, errors).
+
+class Secrets {
+    values;
+    constructor(values) {
+        // Longest first, so a secret that contains another is redacted whole.
+        this.values = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
+    }
+    maskInRunnerLog() {
+        for (const value of this.values)
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value);
+    }
+    redact(text) {
+        let out = text;
+        for (const value of this.values)
+            if (out.includes(value))
+                out = out.split(value).join(REDACTED);
+        return out;
+    }
+}
+const REDACTED = '***';
+/**
+ * Every form a secret can leak in: as given; a Fly token without its `FlyV1 `/`Bearer `
+ * scheme; URL-encoded; and base64-encoded at each of the three alignments it can take inside
+ * a longer base64 text (`echo $TOKEN | base64` encodes the token's bytes differently from a
+ * token that follows one or two other bytes). Only the part of each encoding that the
+ * neighbouring bytes cannot change is kept.
+ */
+function secretForms(secret) {
+    const bare = secret.replace(/^(FlyV1|Bearer)\s+/, '');
+    const forms = new Set([secret, bare, encodeURIComponent(secret)]);
+    const bytes = Buffer.from(secret);
+    for (let shift = 0; shift < 3; shift++) {
+        const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+        const start = shift ? 4 : 0; // the first group mixes in the bytes before
+        const end = Math.floor((shift + bytes.length) / 3) * 4; // the last partial group mixes in the bytes after
+        if (end - start >= 8)
+            forms.add(encoded.slice(start, end));
+    }
+    return [...forms];
+}
+
+
+/***/ }),
+
+/***/ 92927:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   K: () => (/* binding */ exitWhenFlushed),
+/* harmony export */   N: () => (/* binding */ Session)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+// What the action's own process contributes to a run: the cancel a SIGINT/SIGTERM from the
+// runner means, warnings held until workflow commands are back, and the run's clock.
+
+class Session {
+    abort = new AbortController();
+    startedAt = performance.now();
+    // Warnings raised while workflow commands are paused (agent output streaming) would print
+    // as plain text: they are kept and issued once commands are back.
+    warnings = [];
+    constructor() {
+        process.on('SIGINT', this.onSignal);
+        process.on('SIGTERM', this.onSignal);
+    }
+    get cancel() {
+        return this.abort.signal;
+    }
+    warn = (message) => {
+        this.warnings.push(message);
+    };
+    elapsedSeconds() {
+        return Math.round((performance.now() - this.startedAt) / 100) / 10;
+    }
+    issueWarnings(secrets) {
+        for (const message of this.warnings.splice(0))
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(secrets.redact(message));
+    }
+    close() {
+        process.off('SIGINT', this.onSignal);
+        process.off('SIGTERM', this.onSignal);
+    }
+    onSignal = (signal) => {
+        // The runner sends SIGINT, then SIGTERM 7.5 s later: both only hasten the cleanup.
+        if (!this.abort.signal.aborted) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${signal} received: destroying the machine before exiting`);
+            this.warn(`The run was cancelled (${signal}); its machine was destroyed before the step ended`);
+        }
+        this.abort.abort(signal);
+    };
+}
+/**
+ * Ends the process once what it printed has reached the runner: a bare process.exit() can drop
+ * the last lines (the `::error::` among them) while a slow pipe still holds them. Exiting at
+ * all matters: idle keep-alive sockets and timers must not keep the step alive.
+ */
+async function exitWhenFlushed() {
+    await new Promise((resolve) => process.stdout.write('', () => resolve()));
+    process.exit();
+}
+
+
+/***/ }),
+
+/***/ 32649:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N2: () => (/* binding */ LABEL_OWNER),
+/* harmony export */   Op: () => (/* binding */ LABEL_REPOSITORY),
+/* harmony export */   dS: () => (/* binding */ labelsFor),
+/* harmony export */   hS: () => (/* binding */ STEP_STATE)
+/* harmony export */ });
+/* unused harmony export LABEL_RUN_KEY */
+// What the main step leaves for the post step (GITHUB_STATE), and the labels that let
+// either of them find this step's machines again.
+const STEP_STATE = {
+    /** Random per step invocation; every machine of this step carries it as a label. */
+    runKey: 'run_key',
+    /** JSON MachineRef of a machine not yet destroyed; emptied once it is. */
+    machine: 'machine',
+    /** JSON LeftComment of a PR comment still saying "running"; emptied once it has the result. */
+    comment: 'comment',
+};
+const LABEL_OWNER = 'agent-machine-action';
+const LABEL_RUN_KEY = 'agent-machine-action-key';
+const LABEL_REPOSITORY = 'agent-machine-action-repository';
+function labelsFor(runKey) {
+    const labels = { [LABEL_OWNER]: 'true', [LABEL_RUN_KEY]: runKey };
+    if (process.env.GITHUB_REPOSITORY)
+        labels[LABEL_REPOSITORY] = process.env.GITHUB_REPOSITORY;
+    if (process.env.GITHUB_RUN_ID)
+        labels['agent-machine-action-run'] = `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+    return labels;
+}
+
+
+/***/ }),
+
+/***/ 49159:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   X: () => (/* binding */ sweep)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _backends_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(83491);
+/* harmony import */ var _config_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(81122);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(83916);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(27194);
+/* harmony import */ var _step_state_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(32649);
+// `mode: sweep`, for a scheduled workflow: destroys this action's machines older than
+// `max_age`, left by runs whose runner was lost before any cleanup could run.
+
+
+
+
+
+
+async function sweep() {
+    try {
+        const config = (0,_config_config_js__WEBPACK_IMPORTED_MODULE_2__/* .readConfig */ .Xg)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name));
+        new _secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .Secrets */ .Sb(config.secrets).maskInRunnerLog();
+        const backend = (0,_backends_js__WEBPACK_IMPORTED_MODULE_1__/* .createBackend */ .n)(config, (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message));
+        // This repository's machines only: a Fly app or a self-hosted runner may serve several.
+        const labels = { [_step_state_js__WEBPACK_IMPORTED_MODULE_5__/* .LABEL_OWNER */ .N2]: 'true', ...(process.env.GITHUB_REPOSITORY ? { [_step_state_js__WEBPACK_IMPORTED_MODULE_5__/* .LABEL_REPOSITORY */ .Op]: process.env.GITHUB_REPOSITORY } : {}) };
+        const swept = await backend.sweep(labels, { olderThanSeconds: config.maxAgeSeconds });
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('swept', swept.join('\n'));
+        (swept.length ? _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm : _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq)(`Destroyed ${swept.length} ${config.backend} machine(s) older than ${config.maxAgeSeconds}s${swept.length ? `: ${swept.join(', ')}` : ''}`);
+    }
+    catch (err) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1((0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .wrapEngineError */ .dj)(err).message);
+    }
+}
+
+
+/***/ }),
+
+/***/ 42613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 20181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+
+/***/ }),
+
+/***/ 49140:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("constants");
+
+/***/ }),
+
+/***/ 76982:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+
+/***/ }),
+
+/***/ 24434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 79896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
+/***/ 91943:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs/promises");
+
+/***/ }),
+
+/***/ 58611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 65692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 69278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 34589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 16698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 31421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
+/***/ 37540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 77598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 53053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 40610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 78474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 73024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 51455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 37067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 32467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 44708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 98995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+
+/***/ }),
+
+/***/ 77030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 48161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 76760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
+
+/***/ }),
+
+/***/ 41792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 80099:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:sqlite");
+
+/***/ }),
+
+/***/ 57075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 46193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+
+/***/ }),
+
+/***/ 87997:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers");
+
+/***/ }),
+
+/***/ 58500:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+
+/***/ }),
+
+/***/ 41692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 73136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 57975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 73429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 75919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 38522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 70857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 16928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
+/***/ 13193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 64756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 52018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 87016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
+/***/ 39023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 43106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+
+/***/ }),
+
+/***/ 77094:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Yz: () => (/* binding */ core_debug),
+  N4: () => (/* binding */ endGroup),
+  z3: () => (/* binding */ error),
+  V4: () => (/* binding */ getInput),
+  Os: () => (/* binding */ group),
+  pq: () => (/* binding */ info),
+  lm: () => (/* binding */ notice),
+  LZ: () => (/* binding */ saveState),
+  C1: () => (/* binding */ setFailed),
+  uH: () => (/* binding */ setOutput),
+  Pq: () => (/* binding */ core_setSecret),
+  Oh: () => (/* binding */ startGroup),
+  z: () => (/* reexport */ summary),
+  $e: () => (/* binding */ warning)
+});
+
+// UNUSED EXPORTS: ExitCode, addPath, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, isDebug, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
+
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(70857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -96419,7 +102069,7 @@ function toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -96473,10 +102123,10 @@ function escapeProperty(s) {
         .replace(/,/g, '%2C');
 }
 //# sourceMappingURL=command.js.map
-;// CONCATENATED MODULE: external "crypto"
-const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "crypto"
+var external_crypto_ = __nccwpck_require__(76982);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(79896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -96490,15 +102140,15 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
 function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
+    const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
     const convertedValue = utils_toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
@@ -96509,885 +102159,17 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/node_modules/undici/index.js
-var undici = __nccwpck_require__(3368);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class lib_HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-class BasicCredentialHandler {
-    constructor(username, password) {
-        this.username = username;
-        this.password = password;
-    }
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class auth_BearerCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Bearer ${this.token}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class PersonalAccessTokenCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-//# sourceMappingURL=auth.js.map
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(16928);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(44942);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/auth.js
+var auth = __nccwpck_require__(92145);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
-var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -97422,7 +102204,7 @@ class oidc_utils_OidcClient {
         return runtimeUrl;
     }
     static getCall(id_token_url) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             var _a;
             const httpclient = oidc_utils_OidcClient.createHttpClient();
             const res = yield httpclient
@@ -97440,7 +102222,7 @@ class oidc_utils_OidcClient {
         });
     }
     static getIDToken(audience) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
                 let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
@@ -97472,7 +102254,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -97495,7 +102277,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -97591,7 +102373,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -97739,7 +102521,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary_summary = _summary;
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -97776,13 +102558,13 @@ function toPlatformPath(pth) {
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
+var external_string_decoder_ = __nccwpck_require__(13193);
 // EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
+var external_events_ = __nccwpck_require__(24434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
+var external_assert_ = __nccwpck_require__(42613);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -97795,7 +102577,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -97822,7 +102604,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -97880,7 +102662,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -97909,11 +102691,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -98133,7 +102915,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -98148,7 +102930,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -98159,7 +102941,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -98168,7 +102950,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -98315,13 +103097,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -98599,7 +103381,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -98612,7 +103394,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -98951,8 +103733,8 @@ const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
         version
     };
 });
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
+const platform = external_os_.platform();
+const arch = external_os_.arch();
 const isWindows = platform === 'win32';
 const isMacOS = platform === 'darwin';
 const isLinux = platform === 'linux';
@@ -99133,7 +103915,7 @@ function setOutput(name, value) {
     if (filePath) {
         return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(external_os_namespaceObject.EOL);
+    process.stdout.write(external_os_.EOL);
     command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
@@ -99170,7 +103952,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    issueCommand('debug', {}, message);
+    command_issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -99201,7 +103983,7 @@ function notice(message, properties = {}) {
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
+    process.stdout.write(message + external_os_.EOL);
 }
 /**
  * Begin an output group.
@@ -99288,338 +104070,17 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/errors.ts
-// Every error the action raises carries a machine-readable `code`, so callers branch on
-// `err.code` (or instanceof) instead of parsing messages. Shapes follow the two seeds.
-class AgentMachineError extends Error {
-    code;
-    constructor(code, message) {
-        super(message);
-        this.code = code;
-        this.name = new.target.name;
-    }
-}
-/** A bad or missing input, raised before any image or machine is touched. */
-class InvalidConfigError extends AgentMachineError {
-    input;
-    constructor(input, problem) {
-        super('INVALID_CONFIG', `Input '${input}': ${problem}`);
-        this.input = input;
-    }
-}
-class NotSupportedError extends AgentMachineError {
-    constructor(message) {
-        super('NOT_SUPPORTED', message);
-    }
-}
-class ExecutionError extends AgentMachineError {
-    command;
-    exitCode;
-    stdout;
-    stderr;
-    constructor(command, exitCode, stdout, stderr) {
-        super('COMMAND_FAILED', `Command ${JSON.stringify(command)} exited with ${exitCode}${stderr ? `: ${lastLines(stderr, 5)}` : ''}`);
-        this.command = command;
-        this.exitCode = exitCode;
-        this.stdout = stdout;
-        this.stderr = stderr;
-    }
-}
-/** Non-zero exit or state `failed`; the message ends with the log tail so it diagnoses itself. */
-class MachineExitError extends AgentMachineError {
-    machineId;
-    exitCode;
-    state;
-    logs;
-    constructor(machineId, exitCode, state, logs, detail = '') {
-        const how = exitCode === null ? `ended in state '${state}' with no exit code` : `exited with code ${exitCode} (state '${state}')`;
-        super('MACHINE_EXIT', `Machine ${machineId} ${how}${detail}${tailBlock(logs)}`);
-        this.machineId = machineId;
-        this.exitCode = exitCode;
-        this.state = state;
-        this.logs = logs;
-    }
-}
-class FlyAPIError extends AgentMachineError {
-    statusCode;
-    detail;
-    requestId;
-    constructor(statusCode, detail, requestId, what = 'Fly API') {
-        super('FLY_API', `${what} answered ${statusCode}: ${detail}${requestId ? ` (fly-request-id ${requestId})` : ''}`);
-        this.statusCode = statusCode;
-        this.detail = detail;
-        this.requestId = requestId;
-    }
-}
-class ImageBuildError extends AgentMachineError {
-    returncode;
-    stderr;
-    constructor(returncode, stderr, what = 'docker build') {
-        super('IMAGE_BUILD', `${what} failed${returncode === null ? '' : ` with exit code ${returncode}`}${stderr ? `:\n${lastLines(stderr, 20)}` : ''}`);
-        this.returncode = returncode;
-        this.stderr = stderr;
-    }
-}
-/** No exit within `wait_timeout`; the machine is destroyed anyway. */
-class MachineTimeoutError extends AgentMachineError {
-    machineId;
-    seconds;
-    state;
-    logs;
-    constructor(machineId, seconds, state, logs) {
-        super('TIMEOUT', `Machine ${machineId} did not exit within ${seconds}s (last state '${state}')${tailBlock(logs)}`);
-        this.machineId = machineId;
-        this.seconds = seconds;
-        this.state = state;
-        this.logs = logs;
-    }
-}
-/** Turns an engine's `[CODE] message` text (or error) into an AgentMachineError with that code. */
-function wrapEngineError(err) {
-    if (err instanceof AgentMachineError)
-        return err;
-    const text = err instanceof Error ? err.message : String(err);
-    const match = /^\s*\[([A-Z][A-Z0-9_]*)\]\s*([\s\S]*)$/.exec(text);
-    const wrapped = match ? new AgentMachineError(match[1], match[2]) : new AgentMachineError('ENGINE', text);
-    if (err instanceof Error)
-        wrapped.cause = err;
-    return wrapped;
-}
-function lastLines(text, n) {
-    return text.trimEnd().split('\n').slice(-n).join('\n');
-}
-function tailBlock(logs) {
-    const tail = logs.slice(-20);
-    return tail.length ? `\nLast ${tail.length} log lines:\n${tail.join('\n')}` : '';
-}
 
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/config/action-root.ts
+/***/ }),
 
+/***/ 37157:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-/** The action's own folder (where action.yml and docker/ live), from src/ or from dist/. */
-function actionRoot() {
-    let dir = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
-    while (!(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_.join)(dir, 'action.yml'))) {
-        const parent = (0,external_node_path_.dirname)(dir);
-        if (parent === dir)
-            throw new Error('action.yml not found above ' + (0,external_node_url_.fileURLToPath)(import.meta.url));
-        dir = parent;
-    }
-    return dir;
-}
-
-;// CONCATENATED MODULE: ./src/config/config.ts
-// inputs → config: every action input read once, validated, and turned into one typed
-// object. Anything wrong raises InvalidConfigError naming the input, before any image or
-// machine is touched.
-
-
-
-
-/** `env` keys whose values are treated as secrets. */
-const SECRET_KEY = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH/i;
-/** Variables the action itself sets inside the machine; `env` may not override them. */
-const RESERVED_ENV = new Set([
-    'FLAUDE_PROMPT', 'FLAUDE_REPOS', 'FLAUDE_PUSH_BRANCH', 'AGENT_COMMAND',
-    'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'GITHUB_USERNAME', 'GITHUB_SERVER_URL',
-]);
-function readConfig(input, env = process.env) {
-    const text = (name) => input(name).trim() || undefined;
-    const backend = oneOf(input, 'backend', ['local', 'fly'], 'local');
-    const command = parseCommand(text('command'));
-    const prompt = readPrompt(text('prompt'), text('prompt_file'));
-    const claudeCodeOauthToken = text('claude_code_oauth_token');
-    const anthropicApiKey = text('anthropic_api_key');
-    const image = text('image');
-    const config = {
-        prompt,
-        repos: parseRepos(input('repos')),
-        backend,
-        image,
-        dockerfile: (0,external_node_path_.resolve)(text('dockerfile') ?? (0,external_node_path_.join)(actionRoot(), 'docker', 'Dockerfile')),
-        buildContext: (0,external_node_path_.resolve)(text('build_context') ?? (0,external_node_path_.join)(actionRoot(), 'docker')),
-        command,
-        claudeCodeOauthToken,
-        anthropicApiKey,
-        githubToken: text('github_token'),
-        fly: {
-            apiToken: text('fly_api_token') ?? (env.FLY_API_TOKEN?.trim() || undefined),
-            appName: text('app_name'),
-            region: parseRegion(text('region') ?? 'iad'),
-            cpus: positiveInteger('vm_cpus', text('vm_cpus') ?? '2', 64),
-            memoryMb: positiveInteger('vm_memory_mb', text('vm_memory_mb') ?? '4096', 256 * 1024),
-            cpuKind: oneOf(input, 'cpu_kind', ['shared', 'performance'], 'performance'),
-        },
-        env: parseEnv(input('env')),
-        waitTimeoutSeconds: positiveNumber('wait_timeout', text('wait_timeout') ?? '3600'),
-        raiseOnFailure: parseBoolean('raise_on_failure', text('raise_on_failure') ?? 'true'),
-        logTailLines: nonNegativeInteger('log_tail_lines', text('log_tail_lines') ?? '20', 1000),
-        comment: oneOf(input, 'comment', ['auto', 'always', 'never'], 'auto'),
-        triggerPhrase: text('trigger_phrase') ?? '/fix',
-        allowForks: parseBoolean('allow_forks', text('allow_forks') ?? 'false'),
-        pullRequestNumber: text('pull_request_number') ? positiveInteger('pull_request_number', text('pull_request_number'), Number.MAX_SAFE_INTEGER) : undefined,
-        secrets: [],
-    };
-    config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken]
-        .flatMap((s) => (s ? secretForms(s) : []));
-    // `env` may carry secrets too (NPM_TOKEN=${{ secrets.NPM_TOKEN }}): the runner masks them in
-    // its own log, but the log file and the PR comment are ours to redact.
-    for (const [key, value] of Object.entries(config.env))
-        if (SECRET_KEY.test(key) && value.length >= 4)
-            config.secrets.push(value);
-    if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
-        throw new InvalidConfigError('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
-    }
-    return config;
-}
-/**
- * What a run needs beyond well-formed inputs. Checked once the event is known to start a run
- * (still before any image or machine): a skipped event, such as a Dependabot pull request
- * that gets no secrets, must not fail for want of them.
- */
-function checkReadyToRun(config, prompt) {
-    if (!prompt && !config.command)
-        throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
-    if (!config.command && !config.image && !config.claudeCodeOauthToken && !config.anthropicApiKey) {
-        throw new InvalidConfigError('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
-    }
-    if (!config.image && !(0,external_node_fs_namespaceObject.existsSync)(config.dockerfile))
-        throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
-    if (config.backend === 'fly')
-        flyTarget(config);
-}
-/** The Fly app and token a fly run (or its cleanup) cannot do without. */
-function flyTarget(config) {
-    const { appName, apiToken } = config.fly;
-    if (!appName)
-        throw new InvalidConfigError('app_name', 'required when backend is fly');
-    if (!apiToken)
-        throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
-    return { appName, apiToken };
-}
-/** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */
-function secretForms(secret) {
-    const bare = secret.replace(/^(FlyV1|Bearer)\s+/, '');
-    return bare !== secret ? [secret, bare] : [secret];
-}
-function readPrompt(prompt, promptFile) {
-    if (prompt && promptFile)
-        throw new InvalidConfigError('prompt_file', 'set either prompt or prompt_file, not both');
-    if (!promptFile)
-        return prompt;
-    let content;
-    try {
-        content = (0,external_node_fs_namespaceObject.readFileSync)(promptFile, 'utf8');
-    }
-    catch (err) {
-        throw new InvalidConfigError('prompt_file', `cannot read ${promptFile}: ${err.code ?? err}`);
-    }
-    if (!content.trim())
-        throw new InvalidConfigError('prompt_file', `${promptFile} is empty`);
-    return content;
-}
-function parseCommand(raw) {
-    if (!raw)
-        return undefined;
-    let parsed;
-    try {
-        parsed = JSON.parse(raw);
-    }
-    catch {
-        throw new InvalidConfigError('command', `must be a JSON array of strings, like ["bash","-c","make fix"]; got ${raw}`);
-    }
-    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string')) {
-        throw new InvalidConfigError('command', `must be a non-empty JSON array of strings; got ${raw}`);
-    }
-    return parsed;
-}
-function parseRepos(raw) {
-    return lines(raw).map(({ line, n }) => {
-        const [url, branch, dir, ...extra] = line.split(/\s+/);
-        // Checked first, and the line not quoted: no secret exists yet to redact it from the error.
-        if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url))
-            throw new InvalidConfigError('repos', `line ${n}: put credentials in github_token, not in the URL`);
-        const at = `line ${n} ('${line}')`;
-        if (extra.length)
-            throw new InvalidConfigError('repos', `${at} has more than URL BRANCH DIR`);
-        if (!/^(https?:\/\/|file:\/\/|ssh:\/\/|git@)\S+$/.test(url))
-            throw new InvalidConfigError('repos', `${at}: '${url}' is not an https, ssh or file URL`);
-        if (branch && branch !== '-' && !validRef(branch))
-            throw new InvalidConfigError('repos', `${at}: '${branch}' is not a valid branch name`);
-        if (dir && ((0,external_node_path_.isAbsolute)(dir) || dir.split('/').includes('..')))
-            throw new InvalidConfigError('repos', `${at}: directory '${dir}' must be relative and stay inside the workspace`);
-        return { url, ...(branch && branch !== '-' ? { branch } : {}), ...(dir ? { target_dir: dir } : {}) };
-    });
-}
-function validRef(ref) {
-    return /^[A-Za-z0-9._/-]+$/.test(ref) && !ref.includes('..') && !ref.startsWith('-') && !ref.startsWith('/') && !ref.endsWith('/') && !ref.endsWith('.lock');
-}
-function parseEnv(raw) {
-    const env = {};
-    for (const { line, n } of lines(raw)) {
-        const eq = line.indexOf('=');
-        const key = eq > 0 ? line.slice(0, eq).trim() : '';
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
-            throw new InvalidConfigError('env', `line ${n} must be KEY=VALUE with a shell-style KEY; got '${line.slice(0, 40)}'`);
-        if (RESERVED_ENV.has(key))
-            throw new InvalidConfigError('env', `line ${n}: ${key} is set by the action itself; use its own input instead`);
-        env[key] = line.slice(eq + 1);
-    }
-    return env;
-}
-function parseRegion(region) {
-    if (!/^[a-z]{3}$/.test(region))
-        throw new InvalidConfigError('region', `'${region}' is not a Fly region code (three lowercase letters, like iad)`);
-    return region;
-}
-function oneOf(input, name, allowed, fallback) {
-    const value = (input(name).trim() || fallback).toLowerCase();
-    if (!allowed.includes(value))
-        throw new InvalidConfigError(name, `'${value}' is not one of ${allowed.join(', ')}`);
-    return value;
-}
-function parseBoolean(name, raw) {
-    if (/^(true|yes|on)$/i.test(raw))
-        return true;
-    if (/^(false|no|off)$/i.test(raw))
-        return false;
-    throw new InvalidConfigError(name, `'${raw}' is not a boolean (true or false)`);
-}
-function positiveNumber(name, raw) {
-    const value = Number(raw);
-    if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0))
-        throw new InvalidConfigError(name, `'${raw}' is not a positive number of seconds`);
-    return value;
-}
-function nonNegativeInteger(name, raw, max) {
-    if (!/^\d+$/.test(raw) || Number(raw) > max)
-        throw new InvalidConfigError(name, `'${raw}' is not a whole number from 0 to ${max}`);
-    return Number(raw);
-}
-function positiveInteger(name, raw, max) {
-    const value = nonNegativeInteger(name, raw, max);
-    if (value === 0)
-        throw new InvalidConfigError(name, 'must be at least 1');
-    return value;
-}
-function lines(raw) {
-    return raw.split(/\r?\n/)
-        .map((line, i) => ({ line: line.trim(), n: i + 1 }))
-        .filter(({ line }) => line && !line.startsWith('#'));
-}
-
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   o: () => (/* binding */ Context)
+/* harmony export */ });
+/* harmony import */ var fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(79896);
+/* harmony import */ var os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(70857);
 
 
 class Context {
@@ -99630,12 +104091,12 @@ class Context {
         var _a, _b, _c;
         this.payload = {};
         if (process.env.GITHUB_EVENT_PATH) {
-            if ((0,external_fs_namespaceObject.existsSync)(process.env.GITHUB_EVENT_PATH)) {
-                this.payload = JSON.parse((0,external_fs_namespaceObject.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
+            if ((0,fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(process.env.GITHUB_EVENT_PATH)) {
+                this.payload = JSON.parse((0,fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
             }
             else {
                 const path = process.env.GITHUB_EVENT_PATH;
-                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${external_os_namespaceObject.EOL}`);
+                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${os__WEBPACK_IMPORTED_MODULE_1__.EOL}`);
             }
         }
         this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -99672,12 +104133,56 @@ class Context {
     }
 }
 //# sourceMappingURL=context.js.map
+
+/***/ }),
+
+/***/ 61351:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ getOctokit),
+/* harmony export */   _: () => (/* binding */ context)
+/* harmony export */ });
+/* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(37157);
+/* harmony import */ var _utils_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(85555);
+
+
+const context = new _context_js__WEBPACK_IMPORTED_MODULE_0__/* .Context */ .o();
+/**
+ * Returns a hydrated octokit ready to use for GitHub Actions
+ *
+ * @param     token    the repo PAT or GITHUB_TOKEN
+ * @param     options  other options to set
+ */
+function getOctokit(token, options, ...additionalPlugins) {
+    const GitHubWithPlugins = _utils_js__WEBPACK_IMPORTED_MODULE_1__/* .GitHub */ .gq.plugin(...additionalPlugins);
+    return new GitHubWithPlugins((0,_utils_js__WEBPACK_IMPORTED_MODULE_1__/* .getOctokitOptions */ .EG)(token, options));
+}
+//# sourceMappingURL=github.js.map
+
+/***/ }),
+
+/***/ 85555:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  gq: () => (/* binding */ GitHub),
+  NT: () => (/* binding */ defaults),
+  EG: () => (/* binding */ getOctokitOptions)
+});
+
+// UNUSED EXPORTS: context, getUserAgentWithOrchestrationId
+
+// EXTERNAL MODULE: ./node_modules/@actions/github/lib/context.js
+var context = __nccwpck_require__(37157);
 // EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
-var lib = __nccwpck_require__(9659);
+var lib = __nccwpck_require__(89659);
 // EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/undici/index.js
-var node_modules_undici = __nccwpck_require__(9231);
+var undici = __nccwpck_require__(89231);
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
-var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -99707,8 +104212,8 @@ function getProxyAgentDispatcher(destinationUrl) {
 }
 function getProxyFetch(destinationUrl) {
     const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
-    const proxyFetch = (url, opts) => utils_awaiter(this, void 0, void 0, function* () {
-        return (0,node_modules_undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
+    const proxyFetch = (url, opts) => __awaiter(this, void 0, void 0, function* () {
+        return (0,undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
     });
     return proxyFetch;
 }
@@ -99911,7 +104416,7 @@ var DEFAULTS = {
 };
 
 // pkg/dist-src/util/lowercase-keys.js
-function dist_bundle_lowercaseKeys(object) {
+function lowercaseKeys(object) {
   if (!object) {
     return {};
   }
@@ -99963,7 +104468,7 @@ function merge(defaults, route, options) {
   } else {
     options = Object.assign({}, route);
   }
-  options.headers = dist_bundle_lowercaseKeys(options.headers);
+  options.headers = lowercaseKeys(options.headers);
   removeUndefinedProperties(options);
   removeUndefinedProperties(options.headers);
   const mergedOptions = mergeDeep(defaults || {}, options);
@@ -101128,47 +105633,8 @@ const JSONParse = (text, reviver) => {
 
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
-class RequestError extends Error {
-  name;
-  /**
-   * http status code
-   */
-  status;
-  /**
-   * Request options that lead to the error.
-   */
-  request;
-  /**
-   * Response object if a response was received
-   */
-  response;
-  constructor(message, statusCode, options) {
-    super(message, { cause: options.cause });
-    this.name = "HttpError";
-    this.status = Number.parseInt(statusCode);
-    if (Number.isNaN(this.status)) {
-      this.status = 0;
-    }
-    /* v8 ignore else -- @preserve -- Bug with vitest coverage where it sees an else branch that doesn't exist */
-    if ("response" in options) {
-      this.response = options.response;
-    }
-    const requestCopy = Object.assign({}, options.request);
-    if (options.request.headers.authorization) {
-      requestCopy.headers = Object.assign({}, options.request.headers, {
-        authorization: options.request.headers.authorization.replace(
-          /(?<! ) .*$/,
-          " [REDACTED]"
-        )
-      });
-    }
-    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
-    this.request = requestCopy;
-  }
-}
-
-
+// EXTERNAL MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
+var dist_src = __nccwpck_require__(31015);
 ;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
 // pkg/dist-src/index.js
 
@@ -101247,7 +105713,7 @@ async function fetchWrapper(requestOptions) {
         }
       }
     }
-    const requestError = new RequestError(message, 500, {
+    const requestError = new dist_src/* RequestError */.G(message, 500, {
       request: requestOptions
     });
     requestError.cause = error;
@@ -101279,21 +105745,21 @@ async function fetchWrapper(requestOptions) {
     if (status < 400) {
       return octokitResponse;
     }
-    throw new RequestError(fetchResponse.statusText, status, {
+    throw new dist_src/* RequestError */.G(fetchResponse.statusText, status, {
       response: octokitResponse,
       request: requestOptions
     });
   }
   if (status === 304) {
     octokitResponse.data = await getResponseData(fetchResponse);
-    throw new RequestError("Not modified", status, {
+    throw new dist_src/* RequestError */.G("Not modified", status, {
       response: octokitResponse,
       request: requestOptions
     });
   }
   if (status >= 400) {
     octokitResponse.data = await getResponseData(fetchResponse);
-    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
+    throw new dist_src/* RequestError */.G(toErrorMessage(octokitResponse.data), status, {
       response: octokitResponse,
       request: requestOptions
     });
@@ -104572,7 +109038,7 @@ paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
 
 
 
-const context = new Context();
+const utils_context = new context/* Context */.o();
 const baseUrl = getApiBaseUrl();
 const defaults = {
     baseUrl,
@@ -104604,2871 +109070,953 @@ function getOctokitOptions(token, options) {
     return opts;
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/github.js
 
+/***/ }),
 
-const github_context = new Context();
-/**
- * Returns a hydrated octokit ready to use for GitHub Actions
- *
- * @param     token    the repo PAT or GITHUB_TOKEN
- * @param     options  other options to set
- */
-function getOctokit(token, options, ...additionalPlugins) {
-    const GitHubWithPlugins = GitHub.plugin(...additionalPlugins);
-    return new GitHubWithPlugins(getOctokitOptions(token, options));
-}
-//# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/http/retry.ts
-// Which failures are worth another attempt, and how long to wait before it.
-const DEFAULT_RETRY = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
-/** 408, 429 and 5xx: the platform is busy or slow, not telling us we are wrong. */
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/** 429 means the request was turned away unprocessed; 408/5xx may have done the work. */
-function isRejectedUnprocessed(status) {
-    return status === 429;
-}
-// The connection never carried the request, so even a non-idempotent one can be resent.
-const BEFORE_SEND = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH']);
-// The connection broke after the request may have been sent: safe to resend only if idempotent.
-const AFTER_SEND = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-function classifyTransportError(err) {
-    const code = errorCode(err);
-    if (code && BEFORE_SEND.has(code))
-        return 'before-send';
-    if (code && AFTER_SEND.has(code))
-        return 'after-send';
-    return undefined;
-}
-function errorCode(err) {
-    for (let e = err; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            return code;
+/***/ 92145:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   tZ: () => (/* binding */ BearerCredentialHandler)
+/* harmony export */ });
+/* unused harmony exports BasicCredentialHandler, PersonalAccessTokenCredentialHandler */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+class BasicCredentialHandler {
+    constructor(username, password) {
+        this.username = username;
+        this.password = password;
     }
-    return undefined;
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
 }
-/** Exponential with "equal jitter": half fixed, half random, so clients spread out but never retry at once. */
-function backoffMs(policy, retry, random = Math.random) {
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-    return ceiling / 2 + random() * (ceiling / 2);
+class BearerCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Bearer ${this.token}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
 }
-/** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
-function retryAfterMs(header, now) {
-    if (!header)
+class PersonalAccessTokenCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+//# sourceMappingURL=auth.js.map
+
+/***/ }),
+
+/***/ 44942:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Qq: () => (/* binding */ HttpClient),
+  Hv: () => (/* binding */ HttpCodes)
+});
+
+// UNUSED EXPORTS: Headers, HttpClientError, HttpClientResponse, MediaTypes, getProxyUrl, isHttps
+
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(58611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(65692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
         return undefined;
-    const trimmed = header.trim();
-    if (/^\d+(\.\d+)?$/.test(trimmed))
-        return Number(trimmed) * 1000;
-    const date = Date.parse(trimmed);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-;// CONCATENATED MODULE: ./src/github/api.ts
-// The GitHub REST client and the slice of the Actions event context this module reads.
-
-
-
-
-/** A GitHub REST call the run cannot go on without (permission check, PR lookup). */
-class GitHubAPIError extends AgentMachineError {
-    what;
-    status;
-    constructor(what, status, detail) {
-        super('GITHUB_API', `GitHub API (${what}) ${status ? `answered ${status}` : 'failed'}: ${detail}`);
-        this.what = what;
-        this.status = status;
     }
-}
-const RETRY = { ...DEFAULT_RETRY, maxAttempts: 4 };
-/** Calls that do the same thing however often they are sent. */
-const REPEATABLE = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE']);
-function createClient(token, ctx) {
-    // ctx.apiUrl is GITHUB_API_URL: api.github.com, a GHES host, or a test's fake.
-    const octokit = getOctokit(token, { baseUrl: ctx.apiUrl });
-    octokit.hook.wrap('request', async (request, options) => {
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await request(options);
-            }
-            catch (err) {
-                const status = statusOf(err);
-                const retryAfter = err.response?.headers?.['retry-after'];
-                // 429, and 403 with Retry-After (a secondary rate limit), were turned away unprocessed:
-                // safe to send again. A 5xx may have done the work, so only a repeatable call is resent.
-                const turnedAway = status === 429 || (status === 403 && retryAfter !== undefined);
-                const again = turnedAway || (status !== undefined && isTransientStatus(status) && REPEATABLE.has(options.method));
-                if (!again || attempt >= RETRY.maxAttempts)
-                    throw err;
-                await (0,promises_namespaceObject.setTimeout)(Math.min(retryAfterMs(retryAfter, Date.now()) ?? backoffMs(RETRY, attempt - 1), RETRY.maxRetryAfterMs));
-            }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
         }
-    });
-    return octokit;
-}
-function statusOf(err) {
-    const status = err?.status;
-    return typeof status === 'number' ? status : undefined;
-}
-/** A one-line description of a failed call; Octokit already strips the token from its errors. */
-function describe(err) {
-    const status = statusOf(err);
-    const message = err instanceof Error ? err.message : String(err);
-    return status ? `${status} ${message}` : message;
-}
-/** Runs a call the plan depends on, turning its failure into a GitHubAPIError. */
-async function required(what, call) {
-    try {
-        return await call();
-    }
-    catch (err) {
-        throw new GitHubAPIError(what, statusOf(err), err instanceof Error ? err.message : String(err));
-    }
-}
-/** Like required, but a 404 is an answer (no such collaborator, branch…): undefined. */
-function unlessNotFound(what, call) {
-    return required(what, async () => {
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
         try {
-            return await call();
+            return new DecodedURL(proxyVar);
         }
-        catch (err) {
-            if (statusOf(err) === 404)
-                return undefined;
-            throw err;
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
         }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(20770);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/node_modules/undici/index.js
+var undici = __nccwpck_require__(23368);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
     });
-}
-
-;// CONCATENATED MODULE: ./src/github/comment.ts
-// The one comment a run keeps on its pull request or issue: posted when the machine starts,
-// updated with the result. A comment is a courtesy: no GitHub error here fails the run.
-
-
-/** Every comment the action writes starts with this, so it never triggers on itself. */
-const OWN_MARKER = '<!-- agent-machine-action';
-/** Finds the sticky comment again, across runs. */
-const STICKY_MARKER = `${OWN_MARKER} -->`;
-const TRUSTED = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
-const REPLY_MARKER = `${OWN_MARKER}:reply -->`;
-/** comment: never, or nothing to comment on. */
-const SILENT = {
-    async running() { },
-    async finish() { },
 };
-class StickyComment {
-    api;
-    where;
-    view;
-    secrets;
-    #id;
-    #url;
-    constructor(api, where, view, secrets) {
-        this.api = api;
-        this.where = where;
-        this.view = view;
-        this.secrets = secrets;
-    }
-    get id() {
-        return this.#id;
-    }
-    get url() {
-        return this.#url;
-    }
-    running(details) {
-        return this.#write(runningText(this.view, details));
-    }
-    finish(outcome) {
-        return this.#write(finishedText(this.view, outcome));
-    }
-    async #write(text) {
-        const body = this.secrets.redact(`${STICKY_MARKER}\n${text}`);
-        await warnOnError(this.secrets, 'update the run comment', async () => {
-            this.#id ??= await this.#find();
-            if (this.#id !== undefined) {
-                try {
-                    const { data } = await this.api.rest.issues.updateComment({ owner: this.where.owner, repo: this.where.repo, comment_id: this.#id, body });
-                    this.#url = data.html_url;
-                    return;
-                }
-                catch (err) {
-                    // Deleted meanwhile (404), or not ours to edit after all (403): post a new one.
-                    if (statusOf(err) !== 404 && statusOf(err) !== 403)
-                        throw err;
-                }
-            }
-            const { data } = await this.api.rest.issues.createComment({ ...this.where, issue_number: this.where.number, body });
-            this.#id = data.id;
-            this.#url = data.html_url;
-        });
-    }
-    async #find() {
-        const comments = await this.api.paginate(this.api.rest.issues.listComments, {
-            owner: this.where.owner, repo: this.where.repo, issue_number: this.where.number, per_page: 100,
-        });
-        // Only a bot's comment (the action posts as one with GITHUB_TOKEN) or a trusted member's
-        // (a personal token) is ours: anyone can paste the marker into a comment of their own.
-        return comments.find((c) => c.body?.includes(STICKY_MARKER) && (c.user?.type === 'Bot' || TRUSTED.has(c.author_association)))?.id;
-    }
-}
-/** The eyes reaction: "seen, on it". */
-async function react(api, repo, comment, secrets) {
-    await warnOnError(secrets, 'react to the triggering comment', () => (comment.api === 'review'
-        ? api.rest.reactions.createForPullRequestReviewComment({ ...repo, comment_id: comment.id, content: 'eyes' })
-        : api.rest.reactions.createForIssueComment({ ...repo, comment_id: comment.id, content: 'eyes' })));
-}
-/** A one-off answer (why nothing runs); separate from the sticky comment. */
-async function reply(api, where, text, secrets) {
-    const body = secrets.redact(`${REPLY_MARKER}\n${text}`);
-    await warnOnError(secrets, 'post a reply comment', () => api.rest.issues.createComment({ owner: where.owner, repo: where.repo, issue_number: where.number, body }));
-}
-async function warnOnError(secrets, what, call) {
-    try {
-        await call();
-    }
-    catch (err) {
-        warning(secrets.redact(`Could not ${what}: ${describe(err)}`));
-    }
-}
-function runningText(view, details) {
-    return [
-        '### 🤖 Agent running',
-        '',
-        startedBy(view, details.backend, details.machineId),
-        ...(view.readOnly ? ['', `Read-only: ${view.readOnly}; nothing will be pushed.`] : []),
-        ...(view.task ? ['', quote(view.task)] : []),
-    ].join('\n');
-}
-const HEADLINES = {
-    success: '✅ Agent finished',
-    failure: '❌ Agent failed',
-    timeout: '⏱️ Agent timed out',
-    cancelled: '🚫 Agent run cancelled',
-    skipped: '⏭️ Agent run skipped',
-};
-function finishedText(view, o) {
-    const ok = o.conclusion === 'success';
-    const lines = [`### ${HEADLINES[o.conclusion]} after ${formatDuration(o.durationSeconds)}`, ''];
-    if (!ok && o.machineId)
-        lines.push(`Exit code ${o.exitCode ?? 'unknown'}, state \`${o.state || 'unknown'}\`${o.oomKilled ? ' (out of memory)' : ''}.`);
-    // Without a machine the error (image build, config) is the only explanation there is.
-    if (!ok && !o.machineId && o.error)
-        lines.push(o.error.split('\n')[0]);
-    lines.push(changes(view, o), '', startedBy(view, o.backend, o.machineId));
-    if (!ok && o.logTail.length)
-        lines.push('', logDetails(o.logTail));
-    return lines.join('\n');
-}
-function changes(view, o) {
-    if (o.pushed) {
-        const commit = `[\`${o.pushed.sha.slice(0, 7)}\`](${view.repositoryUrl}/commit/${o.pushed.sha})`;
-        return `Pushed ${commit} to \`${o.pushed.branch}\`.${view.openedPullRequest ? ` Opened #${view.openedPullRequest}.` : ''}`;
-    }
-    if (view.readOnly)
-        return `Read-only: ${view.readOnly}; nothing was pushed.`;
-    return o.conclusion === 'success' ? 'No changes.' : 'Nothing was pushed.';
-}
-function startedBy(view, backend, machineId) {
-    return `Requested by @${view.asker} · backend \`${backend}\`${machineId ? `, machine \`${machineId}\`` : ''} · [workflow run](${view.runUrl})`;
-}
-const MAX_TASK_CHARS = 1000;
-/** GitHub rejects comment bodies over 65536 characters. */
-const MAX_LOG_CHARS = 60_000;
-function quote(text) {
-    const short = text.length > MAX_TASK_CHARS ? `${text.slice(0, MAX_TASK_CHARS)}…` : text;
-    return short.split('\n').map((line) => `> ${line}`).join('\n');
-}
-function logDetails(tail) {
-    const text = tail.join('\n').slice(-MAX_LOG_CHARS);
-    // A fence longer than any backtick run in the log, so the log can't close it early.
-    const longest = Math.max(0, ...Array.from(text.matchAll(/`+/g), (m) => m[0].length));
-    const fence = '`'.repeat(Math.max(3, longest + 1));
-    return `<details><summary>Last ${tail.length} log lines</summary>\n\n${fence}text\n${text}\n${fence}\n\n</details>`;
-}
-function formatDuration(seconds) {
-    const s = Math.round(seconds);
-    if (s < 60)
-        return `${s}s`;
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    return h ? `${h}h ${m}m` : `${m}m ${s % 60}s`;
-}
 
-;// CONCATENATED MODULE: ./src/github/trigger.ts
 
-const PULL_REQUEST_ACTIONS = new Set(['opened', 'synchronize', 'reopened', 'labeled']);
-const ISSUE_ACTIONS = new Set(['opened', 'labeled']);
-function readTrigger(ctx, config) {
-    const p = ctx.payload;
-    const event = ctx.eventName;
-    switch (event) {
-        case 'issue_comment':
-        case 'pull_request_review_comment': {
-            if (p.action !== 'created')
-                return { ignored: `${event} '${p.action}' does not start a run` };
-            const comment = p.comment;
-            const body = comment.body ?? '';
-            if (body.includes(OWN_MARKER))
-                return { ignored: 'the comment is this action\'s own' };
-            if (isBot(comment.user))
-                return { ignored: `@${comment.user.login} is a bot` };
-            const task = taskAfterPhrase(body, config.triggerPhrase);
-            if (task === null)
-                return { ignored: `the comment does not contain '${config.triggerPhrase}'` };
-            const review = event === 'pull_request_review_comment';
-            // An issue_comment payload's issue says only that it is a pull request; planRun fetches the rest.
-            const target = review
-                ? { kind: 'pull_request', number: p.pull_request.number, pullRequest: p.pull_request }
-                : p.issue.pull_request ? { kind: 'pull_request', number: p.issue.number } : { kind: 'issue', number: p.issue.number, issue: p.issue };
-            return {
-                trigger: {
-                    asker: comment.user.login,
-                    task: task || undefined,
-                    comment: { id: comment.id, api: review ? 'review' : 'issue', url: comment.html_url },
-                    checkPermission: true,
-                    target,
-                    targetFromInput: false,
-                },
-            };
-        }
-        case 'pull_request':
-        case 'issues': {
-            const pr = event === 'pull_request';
-            if (!(pr ? PULL_REQUEST_ACTIONS : ISSUE_ACTIONS).has(p.action ?? ''))
-                return { ignored: `${event} '${p.action}' does not start a run` };
-            const sender = p.sender;
-            if (isBot(sender))
-                return { ignored: `@${sender.login} is a bot` };
-            const target = pr
-                ? { kind: 'pull_request', number: p.pull_request.number, pullRequest: p.pull_request }
-                : { kind: 'issue', number: p.issue.number, issue: p.issue };
-            return { trigger: { asker: sender.login, checkPermission: true, target, targetFromInput: false } };
-        }
-        default:
-            // Only events that need write access to cause: anything else (pull_request_target,
-            // discussion comments, workflow_run…) could be started by anyone, so it never runs.
-            if (!TRUSTED_EVENTS.has(event))
-                return { ignored: `the ${event} event does not start a run (it needs no write access to cause)` };
-            return {
-                trigger: {
-                    asker: p.sender?.login ?? ctx.actor,
-                    checkPermission: false,
-                    target: config.pullRequestNumber ? { kind: 'pull_request', number: config.pullRequestNumber } : undefined,
-                    targetFromInput: true,
-                },
-            };
-    }
-}
-/** Events only people (or workflows) with write access can cause. */
-const TRUSTED_EVENTS = new Set(['workflow_dispatch', 'workflow_call', 'schedule', 'push', 'repository_dispatch']);
-function isBot(user) {
-    return !!user && (user.type === 'Bot' || user.login.endsWith('[bot]'));
-}
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
 /**
- * The text after the trigger phrase ('' when nothing follows), or null when the body does
- * not hold the phrase as a word of its own. Quoted lines are ignored, so replying to a
- * `/fix` comment does not start another run; case-insensitive like the workflow's contains().
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
-function taskAfterPhrase(body, phrase) {
-    const text = body.split(/\r?\n/).filter((line) => !/^\s*>/.test(line)).join('\n');
-    const escaped = phrase.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const match = new RegExp(`(?:^|\\s)${escaped}(?=$|[\\s.,:;!?)])`, 'i').exec(text);
-    return match ? text.slice(match.index + match[0].length).trim() : null;
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
 }
-
-;// CONCATENATED MODULE: ./src/github/plan.ts
-// event → plan: whether this event starts a run, and if so on what (repos, branch to push,
-// prompt with the pull request's or issue's context) and where it reports (the sticky comment).
-
-
-
-
-
-/** `permission` folds maintain into write and triage into read; custom roles into their base. */
-const WRITE_PERMISSIONS = new Set(['admin', 'write']);
-async function planRun(config, secrets, ctx = github_context) {
-    const read = readTrigger(ctx, config);
-    if ('ignored' in read)
-        return skipped(read.ignored, true);
-    const { trigger } = read;
-    if (!trigger.target)
-        return { prompt: config.prompt, repos: config.repos, comment: SILENT, afterRun: nothingAfter };
-    if (!config.githubToken)
-        throw new InvalidConfigError('github_token', `needed to read and answer ${trigger.target.kind.replace('_', ' ')} #${trigger.target.number}`);
-    const api = createClient(config.githubToken, ctx);
-    const repo = ctx.repo;
-    const where = { ...repo, number: trigger.target.number };
-    const commenting = config.comment === 'always' || (config.comment === 'auto' && !trigger.targetFromInput);
-    const decline = async ({ reason, answer }) => {
-        if (commenting)
-            await reply(api, where, `@${trigger.asker} ${answer}`, secrets);
-        return skipped(reason);
-    };
-    if (trigger.checkPermission) {
-        const { permission, role } = await permissionOf(api, repo, trigger.asker);
-        if (!WRITE_PERMISSIONS.has(permission)) {
-            return decline({
-                reason: `@${trigger.asker} has '${role}' access to ${repo.owner}/${repo.repo}; starting the agent needs write access`,
-                answer: `only people with write access to this repository can start the agent (your access: \`${role}\`).`,
-            });
-        }
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
     }
-    const target = trigger.target;
-    const work = target.kind === 'pull_request'
-        ? pullRequestWork(await pullRequest(api, repo, target.number, target.pullRequest), config, ctx)
-        : await issueWork(api, repo, target.issue, ctx, secrets);
-    if ('declined' in work)
-        return decline(work.declined);
-    const ownRepos = config.repos.length > 0;
-    const view = {
-        asker: trigger.asker,
-        task: trigger.task,
-        runUrl: `${ctx.serverUrl}/${repo.owner}/${repo.repo}/actions/runs/${ctx.runId}`,
-        repositoryUrl: work.repositoryUrl,
-        // The workflow's own `repos` may be several or unrelated: pushing is for the default clone only.
-        readOnly: work.readOnly ?? (ownRepos ? 'the workflow sets `repos`' : undefined),
-    };
-    const pushBranch = view.readOnly ? undefined : work.pushBranch;
-    if (commenting && trigger.comment)
-        await react(api, repo, trigger.comment, secrets);
-    return {
-        prompt: promptFor(trigger.task ?? config.prompt, repo, trigger, work.context, pushBranch),
-        repos: ownRepos ? config.repos : work.repos,
-        pushBranch,
-        untrusted: work.untrusted,
-        pullRequestNumber: work.pullRequestNumber,
-        repositoryUrl: work.repositoryUrl,
-        comment: commenting ? new StickyComment(api, where, view, secrets) : SILENT,
-        afterRun: async (outcome) => {
-            const { openPullRequest } = work;
-            const pushed = outcome.pushed;
-            if (!openPullRequest || !pushed)
-                return {};
-            await warnOnError(secrets, `open a pull request from ${pushed.branch}`, async () => {
-                view.openedPullRequest = await openPullRequest(pushed.branch, view); // the finish comment links it
-            });
-            return { pullRequestNumber: view.openedPullRequest };
-        },
-    };
 }
-function skipped(reason, quiet) {
-    return { skip: { reason, ...(quiet ? { quiet } : {}) }, repos: [], comment: SILENT, afterRun: nothingAfter };
-}
-async function nothingAfter() {
-    return {};
-}
-async function permissionOf(api, repo, username) {
-    const answer = await unlessNotFound(`permission of @${username}`, () => api.rest.repos.getCollaboratorPermissionLevel({ ...repo, username }));
-    if (!answer)
-        return { permission: 'none', role: 'none' }; // not a collaborator
-    return { permission: answer.data.permission, role: answer.data.role_name || answer.data.permission };
-}
-async function pullRequest(api, repo, number, fromPayload) {
-    if (fromPayload)
-        return fromPayload;
-    const { data } = await required(`pull request #${number}`, () => api.rest.pulls.get({ ...repo, pull_number: number }));
-    return data;
-}
-function pullRequestWork(pr, config, ctx) {
-    const n = pr.number;
-    if (pr.state !== 'open')
-        return { declined: { reason: `pull request #${n} is ${pr.state}`, answer: `#${n} is ${pr.state}; the agent only works on open pull requests.` } };
-    const head = pr.head.repo;
-    if (!head)
-        return { declined: { reason: `the head repository of pull request #${n} was deleted`, answer: 'the head repository of this pull request was deleted, so there is no branch to work on.' } };
-    const fork = head.full_name !== pr.base.repo.full_name;
-    if (fork && !config.allowForks) {
-        return {
-            declined: {
-                reason: `pull request #${n} comes from the fork ${head.full_name}; set allow_forks: true to run it read-only`,
-                answer: `this pull request comes from the fork \`${head.full_name}\`. The agent does not run on forks: the workflow's token cannot push there, and running a fork's code with this repository's secrets is unsafe. The workflow can set \`allow_forks: true\` to run it read-only.`,
-            },
-        };
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
     }
-    return {
-        repos: [{ url: head.clone_url, branch: pr.head.ref }],
-        pushBranch: pr.head.ref,
-        pullRequestNumber: n,
-        repositoryUrl: `${ctx.serverUrl}/${head.full_name}`,
-        readOnly: fork ? `pull request from the fork ${head.full_name}` : undefined,
-        untrusted: fork,
-        context: [
-            `Pull request: #${n} "${pr.title}" (${pr.html_url})`,
-            `Base branch: ${pr.base.ref}; head branch: ${pr.head.ref}${fork ? ` in the fork ${head.full_name}` : ''}`,
-        ],
-    };
-}
-async function issueWork(api, repo, issue, ctx, secrets) {
-    const branch = `agent/issue-${issue.number}`;
-    const base = ctx.payload.repository?.default_branch
-        ?? (await required('repository', () => api.rest.repos.get({ ...repo }))).data.default_branch;
-    // A second run on the same issue builds on what the first one pushed.
-    const from = (await branchExists(api, repo, branch)) ? branch : base;
-    return {
-        repos: [{ url: `${ctx.serverUrl}/${repo.owner}/${repo.repo}.git`, branch: from }],
-        pushBranch: branch,
-        repositoryUrl: `${ctx.serverUrl}/${repo.owner}/${repo.repo}`,
-        context: [
-            `Issue: #${issue.number} "${issue.title}" (${issue.html_url})`,
-            `Default branch: ${base}`,
-            ...(issue.body?.trim() ? ['Issue description:', issue.body.trim()] : []),
-        ],
-        openPullRequest: async (head, view) => {
-            try {
-                const { data } = await api.rest.pulls.create({
-                    ...repo, head, base,
-                    title: secrets.redact(`Agent: ${issue.title}`),
-                    body: secrets.redact(`Closes #${issue.number}.\n\nThe agent's work for @${view.asker}, from [this workflow run](${view.runUrl}).`),
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
                 });
-                return data.number;
-            }
-            catch (err) {
-                // 422 also when a pull request from this branch exists: an earlier run opened it.
-                if (statusOf(err) !== 422)
-                    throw err;
-                const { data } = await api.rest.pulls.list({ ...repo, head: `${repo.owner}:${head}`, state: 'open' });
-                if (!data[0])
-                    throw err;
-                return data[0].number;
-            }
-        },
-    };
-}
-async function branchExists(api, repo, branch) {
-    return (await unlessNotFound(`branch ${branch}`, () => api.rest.repos.getBranch({ ...repo, branch }))) !== undefined;
-}
-function promptFor(task, repo, trigger, context, pushBranch) {
-    if (!task)
-        return undefined;
-    return [
-        task,
-        '',
-        '---',
-        'Context from GitHub:',
-        `Repository: ${repo.owner}/${repo.repo}`,
-        ...context,
-        `Requested by: @${trigger.asker}${trigger.comment ? ` (${trigger.comment.url})` : ''}`,
-        pushBranch
-            ? `When you finish, your changes (committed or not) are committed and pushed to the branch ${pushBranch}; do not push yourself.`
-            : 'This run is read-only: nothing you change will be pushed.',
-    ].join('\n');
-}
-
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var node_modules_undici_0 = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./src/http/clock.ts
-// Time as a dependency, so pacing and backoff can be tested without waiting for real.
-const realClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(signal.reason);
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(signal.reason);
-        };
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-        }, Math.max(0, ms));
-        signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
-
-;// CONCATENATED MODULE: ./src/http/client.ts
-// A small JSON-over-HTTP client for one origin (undici Pool): auth and other fixed headers,
-// pacing per key, and bounded retries with jittered backoff for transient failures.
-// Written here rather than with undici's RetryAgent because every attempt must pass the
-// pacer, and a non-idempotent request (a create) must be reconciled between attempts.
-
-
-
-/** Room for a 60 s long-poll (Fly's /wait) and a slow platform on top. */
-const DEFAULT_TIMEOUT_MS = 90_000;
-class client_HttpClient {
-    options;
-    pool;
-    prefix;
-    retry;
-    constructor(options) {
-        this.options = options;
-        const base = new URL(options.baseUrl);
-        this.prefix = base.pathname.replace(/\/+$/, '');
-        this.pool = new node_modules_undici_0/* Pool */.bC(base.origin, { connections: 8, headersTimeout: DEFAULT_TIMEOUT_MS, bodyTimeout: DEFAULT_TIMEOUT_MS });
-        this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    }
-    async request(req) {
-        const idempotent = !['POST', 'PATCH'].includes(req.method);
-        const path = this.prefix + req.path + queryString(req.query);
-        for (let attempt = 1;; attempt++) {
-            if (req.paceKey && this.options.pacer)
-                await this.options.pacer.take(req.paceKey, req.signal);
-            const result = await this.send(req, path);
-            let transient;
-            let ambiguous;
-            let delay;
-            let fail;
-            if (result.kind === 'answer') {
-                const { status, headers, text } = result;
-                if ((status >= 200 && status < 300) || req.accept?.includes(status))
-                    return { status, headers, body: parseBody(text) };
-                fail = () => this.options.statusError({ method: req.method, path, status, headers, text });
-                transient = isTransientStatus(status);
-                ambiguous = transient && !idempotent && !isRejectedUnprocessed(status);
-                const asked = retryAfterMs(headers['retry-after'], realClock.now());
-                delay = asked === undefined ? this.backoff(attempt) : Math.min(asked, this.retry.maxRetryAfterMs);
-            }
-            else {
-                const failure = classifyTransportError(result.cause);
-                fail = () => this.options.transportError({ method: req.method, path, cause: result.cause, attempts: attempt });
-                transient = failure !== undefined;
-                ambiguous = !idempotent && failure === 'after-send';
-                delay = this.backoff(attempt);
-            }
-            const again = transient && attempt < this.retry.maxAttempts;
-            if (ambiguous && req.reconcile) {
-                // Look even when giving up: a request that did its work must not be orphaned.
-                await realClock.sleep(delay, req.signal);
-                const found = await req.reconcile();
-                if (found !== undefined)
-                    return { status: 200, headers: {}, body: found };
-                if (!again)
-                    throw fail();
-                continue;
-            }
-            if (!again || ambiguous)
-                throw fail();
-            await realClock.sleep(delay, req.signal);
-        }
-    }
-    backoff(attempt) {
-        return backoffMs(this.retry, attempt - 1);
-    }
-    async send(req, path) {
-        const headers = { ...this.options.headers, ...req.headers };
-        let body;
-        if (req.json !== undefined) {
-            body = JSON.stringify(req.json);
-            headers['content-type'] = 'application/json';
-        }
-        try {
-            const timeouts = req.timeoutMs ? { headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs } : {};
-            const res = await this.pool.request({ method: req.method, path, headers, body, signal: req.signal, ...timeouts });
-            const text = await res.body.text();
-            return { kind: 'answer', status: res.statusCode, headers: flattenHeaders(res.headers), text };
-        }
-        catch (err) {
-            if (req.signal?.aborted)
-                throw req.signal.reason;
-            return { kind: 'no-answer', cause: err };
-        }
-    }
-}
-function queryString(query) {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query ?? {}))
-        if (value !== undefined)
-            params.append(key, value);
-    const text = params.toString();
-    return text ? `?${text}` : '';
-}
-function parseBody(text) {
-    if (!text)
-        return undefined;
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [key, value] of Object.entries(headers))
-        if (value !== undefined)
-            flat[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    return flat;
-}
-
-;// CONCATENATED MODULE: ./src/http/pacer.ts
-// Client-side rate limiting per key (Fly: per machine, or per app for create/list).
-// A token bucket alone (1/s, burst 3) lets a 4th request go exactly 1 s after a burst of
-// 3, which a server clock a few ms off counts as 4 in one second; so each key also keeps
-// its last `burst` send times and waits until the oldest is more than a window (plus a
-// margin) old. Together: sustained `ratePerSecond`, never more than `burst` in any window.
-
-class Pacer {
-    rate;
-    burst;
-    windowMs;
-    clock;
-    keys = new Map();
-    constructor(options = {}) {
-        this.rate = options.ratePerSecond ?? 1;
-        this.burst = options.burst ?? 3;
-        this.windowMs = 1000 + (options.marginMs ?? 100);
-        this.clock = options.clock ?? realClock;
-    }
-    /** Waits until a request for `key` may be sent, and counts it as sent. */
-    take(key, signal) {
-        const state = this.state(key);
-        const turn = state.queue.then(async () => {
-            for (;;) {
-                signal?.throwIfAborted();
-                const wait = this.waitMs(state);
-                if (wait <= 0)
-                    break;
-                await this.clock.sleep(wait, signal);
-            }
-            this.charge(state);
-        });
-        // A waiter that gave up (abort) must not block the ones behind it.
-        state.queue = turn.catch(() => { });
-        return turn;
-    }
-    /** Counts a request sent under another key against this one too (a create, for its new machine). */
-    record(key) {
-        this.charge(this.state(key));
-    }
-    state(key) {
-        let state = this.keys.get(key);
-        if (!state) {
-            state = { tokens: this.burst, refilledAt: this.clock.now(), recent: [], queue: Promise.resolve() };
-            this.keys.set(key, state);
-        }
-        return state;
-    }
-    refill(state) {
-        const now = this.clock.now();
-        state.tokens = Math.min(this.burst, state.tokens + ((now - state.refilledAt) * this.rate) / 1000);
-        state.refilledAt = now;
-    }
-    waitMs(state) {
-        this.refill(state);
-        const bucketWait = state.tokens >= 1 ? 0 : ((1 - state.tokens) * 1000) / this.rate;
-        const windowWait = state.recent.length < this.burst ? 0 : state.recent[0] + this.windowMs - this.clock.now();
-        return Math.ceil(Math.max(bucketWait, windowWait));
-    }
-    charge(state) {
-        this.refill(state);
-        state.tokens -= 1;
-        state.recent.push(this.clock.now());
-        if (state.recent.length > this.burst)
-            state.recent.shift();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/secrets.ts
-// One place that knows the run's secrets: masked in the runner's log, redacted from
-// every text the action writes itself (log file, tail, summary, comment, errors).
-
-class Secrets {
-    values;
-    constructor(values) {
-        // Longest first, so a secret that contains another is redacted whole.
-        this.values = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
-    }
-    maskInRunnerLog() {
-        for (const value of this.values)
-            core_setSecret(value);
-    }
-    redact(text) {
-        let out = text;
-        for (const value of this.values)
-            if (out.includes(value))
-                out = out.split(value).join(REDACTED);
-        return out;
-    }
-}
-const REDACTED = '***';
-
-;// CONCATENATED MODULE: ./src/machine/fly/client.ts
-// The Fly clients, one per origin: Machines API, logs API (api.fly.io) and registry.
-// Base URLs come from the environment so tests can point them at a local fake.
-
-
-
-
-function flyEndpoints(env = process.env) {
-    return {
-        flaps: env.FLY_FLAPS_BASE_URL || 'https://api.machines.dev',
-        api: env.FLY_API_BASE_URL || 'https://api.fly.io',
-        registry: env.FLY_REGISTRY_URL || 'https://registry.fly.io',
-    };
-}
-const MACAROON = /^(fm1r|fm1a|fm2)_/;
-/** `fly tokens create` prints `FlyV1 fm2_…` (send as-is); a bare macaroon needs the scheme; anything else is a Bearer token. */
-function authorization(token) {
-    if (/^(FlyV1|Bearer) /.test(token))
-        return token;
-    return MACAROON.test(token) ? `FlyV1 ${token}` : `Bearer ${token}`;
-}
-/** The token without its scheme: the registry's Basic password. */
-function bareToken(token) {
-    return token.replace(/^(FlyV1|Bearer)\s+/, '');
-}
-class FlyClient {
-    machines;
-    logs;
-    registry;
-    /** host[:port] of the registry, as image references spell it. */
-    registryHost;
-    pacer;
-    secrets;
-    constructor(options) {
-        const endpoints = flyEndpoints(options.env);
-        const bare = bareToken(options.token);
-        this.secrets = new Secrets([options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')].filter((s) => s.length >= 8));
-        this.pacer = new Pacer();
-        const common = { retry: options.retry };
-        this.machines = new client_HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
-        this.logs = new client_HttpClient({ ...common, ...this.errors('Fly logs API'), baseUrl: endpoints.api, headers: { authorization: authorization(options.token) } });
-        this.registry = new client_HttpClient({ ...common, ...this.errors('Fly registry'), baseUrl: endpoints.registry, headers: { authorization: `Basic ${Buffer.from(`x:${bare}`).toString('base64')}` } });
-        this.registryHost = new URL(endpoints.registry).host;
-    }
-    /** Removes every form of the token from text that may end up in an error message. */
-    redact(text) {
-        return this.secrets.redact(text);
-    }
-    errors(what) {
-        return {
-            statusError: (answer) => new FlyAPIError(answer.status, this.redact(`${answer.method} ${answer.path}: ${errorDetail(answer)}`), answer.headers['fly-request-id'], what),
-            transportError: (failure) => {
-                const error = new AgentMachineError('FLY_API', this.redact(`${what} did not answer ${failure.method} ${failure.path} after ${failure.attempts} attempt(s): ${causeText(failure.cause)}`));
-                error.cause = failure.cause;
-                return error;
-            },
-        };
-    }
-}
-/** Fly's error body is `{error, message?, status?}`; anything else is shown as text. */
-function errorDetail(answer) {
-    try {
-        const body = JSON.parse(answer.text);
-        const parts = [body.error, body.message].filter((p) => typeof p === 'string' && p !== '');
-        if (parts.length)
-            return [...new Set(parts)].join(': ') + (typeof body.status === 'string' ? ` [${body.status}]` : '');
-    }
-    catch {
-        // not JSON: fall through to the raw text
-    }
-    return answer.text.trim().slice(0, 500) || (answer.headers['www-authenticate'] ?? 'no error body');
-}
-function causeText(cause) {
-    if (!(cause instanceof Error))
-        return String(cause);
-    const code = cause.code;
-    return code ? `${cause.message} (${code})` : cause.message;
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/image/docker-cli.ts
-// The docker CLI, for what the Engine API makes awkward: build (the CLI packs the context
-// and drives BuildKit) and registry login/push (the CLI keeps the credentials).
-
-
-/** How much of each output stream is kept for the error. */
-const OUTPUT_KEEP = 64 * 1024;
-/** Runs `docker ARGS`; any failure (exit ≠ 0, timeout, no docker) is an ImageBuildError. */
-function runDocker(args, options = {}) {
-    const what = `docker ${args[0]}`;
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CLI_HINTS: 'false' }, signal: options.signal });
-        let stdout = '';
-        let stderr = '';
-        let timedOut = false;
-        const timer = options.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs) : undefined;
-        const relay = (keep) => {
-            let partial = '';
-            return {
-                take: (chunk) => {
-                    const text = chunk.toString();
-                    keep(text);
-                    const lines = (partial + text).split('\n');
-                    partial = lines.pop();
-                    for (const line of lines)
-                        options.onLine?.(line);
-                },
-                /** A last line without a newline is a line too. */
-                flush: () => { if (partial)
-                    options.onLine?.(partial); },
-            };
-        };
-        const relays = [relay((t) => { stdout = (stdout + t).slice(-OUTPUT_KEEP); }), relay((t) => { stderr = (stderr + t).slice(-OUTPUT_KEEP); })];
-        child.stdout.on('data', relays[0].take);
-        child.stderr.on('data', relays[1].take);
-        child.stdin.on('error', () => { }); // a command that exits before reading stdin is reported by its exit code
-        child.stdin.end(options.stdin ?? '');
-        child.on('error', (err) => {
-            clearTimeout(timer);
-            if (!options.signal?.aborted)
-                reject(new ImageBuildError(null, `cannot run docker: ${err.message}`, what));
-        });
-        child.on('close', (code) => {
-            clearTimeout(timer);
-            for (const r of relays)
-                r.flush();
-            if (options.signal?.aborted)
-                reject(options.signal.reason);
-            else if (timedOut)
-                reject(new ImageBuildError(null, `${stderr}\ntimed out after ${options.timeoutMs / 1000}s`.trim(), what));
-            else if (code !== 0)
-                reject(new ImageBuildError(code, stderr || stdout, what));
-            else
-                resolve(stdout);
-        });
-    });
-}
-async function buildImage(request) {
-    // --force-rm: the classic builder otherwise keeps the container of a failed step (BuildKit ignores it).
-    const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile, request.context];
-    await runDocker(args, { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
-}
-
-;// CONCATENATED MODULE: ./src/image/ref.ts
-// Image references as docker reads them: `[host/]repository[:tag|@digest]`.
-/** `host/repo[:tag|@digest]`; the first component is a host when it looks like one, as docker reads it. */
-function parseImageRef(ref) {
-    const slash = ref.indexOf('/');
-    const first = slash < 0 ? '' : ref.slice(0, slash);
-    const hasHost = /[.:]/.test(first) || first === 'localhost';
-    const host = hasHost ? first : 'docker.io';
-    const rest = hasHost ? ref.slice(slash + 1) : ref;
-    const at = rest.indexOf('@');
-    if (at >= 0)
-        return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
-    const colon = rest.lastIndexOf(':');
-    return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./src/image/tag.ts
-// Content-addressed tags: the same Dockerfile and context always give the same tag, so an
-// image that exists already is never rebuilt, and any change gets a new one.
-
-
-
-async function contentTag(dockerfile, context) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    hash.update(await (0,promises_.readFile)(dockerfile));
-    for (const path of await listEntries(context)) {
-        const stat = await (0,promises_.lstat)(path);
-        // The executable bit changes what an image does (an entrypoint); other mode bits vary
-        // with the checkout's umask and would only cause rebuilds.
-        hash.update(`\0${(0,external_node_path_.relative)(context, path)}\0${stat.mode & 0o100 ? 'x' : '-'}\0`);
-        hash.update(stat.isSymbolicLink() ? `-> ${await (0,promises_.readlink)(path)}` : await (0,promises_.readFile)(path));
-    }
-    return hash.digest('hex').slice(0, 16);
-}
-/** Files and symlinks below `dir`, sorted, without VCS and dependency folders. */
-async function listEntries(dir) {
-    const entries = await (0,promises_.readdir)(dir, { withFileTypes: true });
-    const paths = await Promise.all(entries
-        .filter((e) => e.name !== '.git' && e.name !== 'node_modules')
-        .map((e) => (e.isDirectory() ? listEntries((0,external_node_path_.join)(dir, e.name)) : e.isFile() || e.isSymbolicLink() ? [(0,external_node_path_.join)(dir, e.name)] : [])));
-    return paths.flat().sort();
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/registry.ts
-const MANIFEST_TYPES = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
-/** true on 2xx, false on 404; any other answer is a FlyAPIError. */
-async function manifestExists(client, repository, reference) {
-    const answer = await client.registry.request({
-        method: 'HEAD',
-        path: `/v2/${repository}/manifests/${reference}`,
-        headers: { accept: MANIFEST_TYPES },
-        accept: [404],
-    });
-    return answer.status !== 404;
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/image.ts
-// The image a Fly machine runs must be in a registry Fly can pull from. The bundled agent
-// image goes to the app's own repository on Fly's registry under a content-addressed tag,
-// so it is built and pushed once per change and found by the exists-check ever after.
-
-
-
-
-
-async function prepareFlyImage(client, source, log, signal) {
-    const ref = source.image ?? `${client.registryHost}/${source.app}:agent-${await contentTag(source.dockerfile, source.buildContext)}`;
-    const { host, repository, reference } = parseImageRef(ref);
-    if (host !== client.registryHost) {
-        log(`Image ${ref} is not on ${client.registryHost}: Fly pulls it as given when the machine starts`);
-        return ref;
-    }
-    if (await manifestExists(client, repository, reference)) {
-        log(`Image ${ref} is in the registry`);
-        return ref;
-    }
-    log(`Image ${ref} is not in the registry: building it from ${source.dockerfile}`);
-    await buildImage({ tag: ref, dockerfile: source.dockerfile, context: source.buildContext, signal, onLine: log });
-    await push(host, ref, bareToken(source.token), log, signal);
-    return ref;
-}
-async function push(host, ref, password, log, signal) {
-    // The password goes through stdin, never argv (where `ps` and error messages would show it).
-    await runDocker(['login', host, '--username', 'x', '--password-stdin'], { stdin: password, signal });
-    try {
-        await runDocker(['push', ref], { onLine: log, signal });
-    }
-    finally {
-        // Leave no credentials behind on a self-hosted runner.
-        await runDocker(['logout', host]).catch(() => { });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/machine/exec-result.ts
-
-/** The outcome of a command run inside a machine; check it without throwing, or assert. */
-class ExecResult {
-    command;
-    exitCode;
-    stdout;
-    stderr;
-    constructor(command, exitCode, stdout, stderr) {
-        this.command = command;
-        this.exitCode = exitCode;
-        this.stdout = stdout;
-        this.stderr = stderr;
-    }
-    get success() {
-        return this.exitCode === 0;
-    }
-    assertSuccess() {
-        if (!this.success)
-            throw new ExecutionError(this.command, this.exitCode, this.stdout, this.stderr);
-        return this;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/logs.ts
-// Logs come from a different service (api.fly.io) by polling: at once after a full page
-// (a backlog), a second after a partial one, doubling from 64 ms to ~4 s while idle. Not
-// paced per machine: the Machines API limit does not cover it, and a backlog must drain
-// fast after exit.
-
-
-const MIN_DELAY_MS = 64;
-/** A page this long means more is waiting; a shorter one, that we are caught up. */
-const FULL_PAGE = 100;
-const CAUGHT_UP_DELAY_MS = 1000;
-const MAX_DELAY_MS = 4096;
-/** Pause between empty pages once the machine has exited: prompt, but not a busy loop. */
-const AFTER_EXIT_POLL_MS = 250;
-/**
- * Fly's logs lag the machine by a second or two, so a page that is empty right at exit
- * proves nothing: only an empty page asked for this long after exit ends the stream.
- */
-const SETTLE_MS = 2000;
-/** Each entry's message and a newline, in order; ends on stop, or at an empty page once exit has settled. */
-async function* pollLogs(client, app, id, control, warn) {
-    let exitedAt;
-    const exit = new AbortController();
-    const onExit = () => {
-        exitedAt = realClock.now();
-        exit.abort();
-    };
-    control.exited.then(onExit, onExit);
-    // Before exit an idle nap ends early when the machine exits.
-    const nap = AbortSignal.any([control.stop, exit.signal]);
-    let nextToken;
-    let delay = MIN_DELAY_MS;
-    let warned = false;
-    while (!control.stop.aborted) {
-        const settled = exitedAt !== undefined && realClock.now() - exitedAt >= SETTLE_MS;
-        let page;
-        try {
-            ({ body: page } = await client.logs.request({
-                method: 'GET',
-                path: `/api/v1/apps/${encodeURIComponent(app)}/logs`,
-                query: { instance: id, next_token: nextToken },
-                signal: control.stop,
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
             }));
-        }
-        catch (err) {
-            if (control.stop.aborted)
-                return;
-            if (err instanceof FlyAPIError && (err.statusCode === 401 || err.statusCode === 404)) {
-                warn(`Stopped reading logs of machine ${id}: ${err.message}`);
-                return;
-            }
-            if (!warned)
-                warn(`Reading logs of machine ${id} failed, still trying: ${err.message}`);
-            warned = true;
-            if (settled)
-                return;
-        }
-        const entries = page?.data ?? [];
-        for (const entry of entries)
-            yield `${entry.attributes?.message ?? ''}\n`;
-        if (page?.meta?.next_token)
-            nextToken = page.meta.next_token;
-        if (entries.length === 0 && settled && page)
-            return;
-        delay = entries.length >= FULL_PAGE ? MIN_DELAY_MS : entries.length ? CAUGHT_UP_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
-        if (exitedAt === undefined)
-            await realClock.sleep(delay, nap).catch(() => { });
-        else if (!entries.length)
-            await realClock.sleep(AFTER_EXIT_POLL_MS, control.stop).catch(() => { });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/machines.ts
-// Machines resource: create (never twice), get, list, destroy, exec.
-
-
-
-/** Metadata key holding a value unique to one create call, to find its machine if the answer is lost. */
-const CREATE_KEY = 'amt_create_id';
-/** Pacing buckets: Fly limits per machine, and per app for create and list. */
-const machineKey = (id) => `machine:${id}`;
-const appKey = (app) => `app:${app}`;
-const machinesPath = (app) => `/v1/apps/${encodeURIComponent(app)}/machines`;
-const machinePath = (app, id) => `${machinesPath(app)}/${encodeURIComponent(id)}`;
-async function createMachine(client, app, body) {
-    const key = (0,external_node_crypto_.randomUUID)();
-    const withKey = { ...body, config: { ...body.config, metadata: { ...body.config.metadata, [CREATE_KEY]: key } } };
-    // Deleted ones too: a short run may have finished and auto-destroyed before we look.
-    const findOurs = async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0];
-    let machine;
-    try {
-        ({ body: machine } = await client.machines.request({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), reconcile: findOurs }));
-    }
-    catch (err) {
-        // A resend after an ambiguous failure meets the name the first attempt took: that machine
-        // exists after all (the list had not caught up with it). It is ours: find it, never leave it.
-        if (!(err instanceof FlyAPIError && err.statusCode === 422 && err.detail.includes('name_taken')))
-            throw err;
-        const found = await eventually(findOurs);
-        if (!found)
-            throw err;
-        machine = found;
-    }
-    client.pacer.record(machineKey(machine.id));
-    return machine;
-}
-/** The list may lag a create by a moment: ask a few times, a second apart. */
-async function eventually(lookup) {
-    for (let attempt = 1;; attempt++) {
-        const found = await lookup();
-        if (found !== undefined || attempt === 5)
-            return found;
-        await realClock.sleep(1000);
-    }
-}
-/** undefined once the machine is gone for good. */
-async function getMachine(client, app, id, signal) {
-    const answer = await client.machines.request({ method: 'GET', path: machinePath(app, id), paceKey: machineKey(id), signal, accept: [404] });
-    return answer.status === 404 ? undefined : answer.body;
-}
-async function listMachines(client, app, metadata, options = {}) {
-    const query = {};
-    for (const [key, value] of Object.entries(metadata))
-        query[`metadata.${key}`] = value;
-    if (options.includeDeleted)
-        query.include_deleted = 'true';
-    const { body } = await client.machines.request({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app) });
-    // Filter here as well, in case a server honours only some metadata filters: a machine
-    // without our labels is never ours (sweep would destroy it, reconcile would adopt it).
-    return (body ?? []).filter((m) => Object.entries(metadata).every(([k, v]) => m.config?.metadata?.[k] === v));
-}
-/** Force-destroys (killing it if running); already gone is fine. */
-async function destroyMachine(client, app, id) {
-    await client.machines.request({ method: 'DELETE', path: machinePath(app, id), query: { force: 'true' }, paceKey: machineKey(id), accept: [404] });
-}
-async function execMachine(client, app, id, command, timeoutSeconds) {
-    const { body } = await client.machines.request({
-        method: 'POST',
-        path: `${machinePath(app, id)}/exec`,
-        json: { command, timeout: timeoutSeconds },
-        paceKey: machineKey(id),
-        timeoutMs: (timeoutSeconds + 30) * 1000,
-    });
-    return body ?? {};
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/exit.ts
-/**
- * The newest exit event (`request.MonitorEvent.exit_event`, then `request.exit_event`),
- * then the legacy `events[].status.exit_code` and top-level `status.exit_code`.
- */
-function readExit(machine) {
-    const events = machine.events ?? [];
-    for (const event of events) {
-        const exit = event.request?.MonitorEvent?.exit_event ?? event.request?.exit_event;
-        if (exit)
-            return { exitCode: exitCodeOf(exit), oomKilled: exit.oom_killed === true };
-    }
-    for (const event of events) {
-        if (typeof event.status === 'object' && typeof event.status.exit_code === 'number')
-            return { exitCode: event.status.exit_code, oomKilled: false };
-    }
-    if (typeof machine.status?.exit_code === 'number')
-        return { exitCode: machine.status.exit_code, oomKilled: false };
-    return { exitCode: null, oomKilled: false };
-}
-/**
- * `observed` is what waiting saw. A machine auto-destroyed after a recorded exit ran to its
- * end: that is `stopped`, however fast the cleanup that followed; `destroyed` is left for a
- * machine that vanished without telling how it ended.
- */
-function exitStatus(machine, observed) {
-    const { exitCode, oomKilled } = readExit(machine);
-    if (machine.state === 'failed' || oomKilled)
-        return { state: 'failed', exitCode, oomKilled };
-    return { state: observed === 'destroyed' && exitCode !== null ? 'stopped' : observed, exitCode, oomKilled };
-}
-// Fly omits exit_code when it is 0 (omitempty), so a bare exit event is a clean exit,
-// unless a signal or the OOM killer ended the process: then report it as a shell would.
-function exitCodeOf(exit) {
-    if (typeof exit.exit_code === 'number')
-        return exit.exit_code;
-    const signal = [exit.signal, exit.guest_signal].find((s) => typeof s === 'number' && s > 0);
-    if (signal !== undefined)
-        return 128 + signal;
-    return exit.oom_killed ? 137 : 0;
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/wait.ts
-
-
-const SETTLED = new Set(['stopped', 'failed', 'destroyed']);
-/** Resolves with the exit once the machine stops (or is gone); rejects with the abort reason. */
-async function waitForExit(client, app, id, signal, onState) {
-    let observed;
-    for (;;) {
-        const answer = await client.machines.request({
-            method: 'GET',
-            path: `${machinePath(app, id)}/wait`,
-            query: { state: 'stopped', timeout: '60' },
-            paceKey: machineKey(id),
-            signal,
-            accept: [404, 408],
         });
-        if (answer.status === 404) {
-            observed = 'destroyed';
-            break;
-        }
-        if (answer.status !== 408) {
-            observed = 'stopped';
-            break;
-        }
-        // Still not stopped. A machine that failed to run, or was destroyed, never will be: look.
-        const machine = await getMachine(client, app, id, signal);
-        if (!machine)
-            return { state: 'destroyed', exitCode: null, oomKilled: false };
-        onState(machine.state);
-        if (SETTLED.has(machine.state))
-            return exitStatus(machine, machine.state);
     }
-    onState(observed);
-    // The machine object carries the exit event; with auto_destroy it stays readable a while.
-    const machine = await getMachine(client, app, id, signal);
-    return machine ? exitStatus(machine, observed) : { state: observed, exitCode: null, oomKilled: false };
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/machine.ts
-// One Fly Machine, seen through the Machine interface.
-
-
-
-
-class FlyMachine {
-    client;
-    app;
-    id;
-    lastState;
-    warn;
-    constructor(client, app, id, lastState, warn) {
-        this.client = client;
-        this.app = app;
-        this.id = id;
-        this.lastState = lastState;
-        this.warn = warn;
-    }
-    logs(control) {
-        return pollLogs(this.client, this.app, this.id, control, this.warn);
-    }
-    async wait(signal) {
-        try {
-            const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
-            this.lastState = status.state;
-            return status;
-        }
-        catch (err) {
-            // Cut short (timeout, cancel) before a /wait came back, the last state seen is the
-            // create's `created`: ask once what it is now, so the outputs say where it was stuck.
-            if (signal.aborted) {
-                const now = await getMachine(this.client, this.app, this.id, AbortSignal.timeout(5000)).catch(() => undefined);
-                if (now)
-                    this.lastState = now.state;
-            }
-            throw err;
-        }
-    }
-    async exec(command, options = {}) {
-        const answer = await execMachine(this.client, this.app, this.id, command, options.timeoutSeconds ?? 60);
-        // exit_code is omitted when 0; a signal-killed command reports as a shell would.
-        const exitCode = answer.exit_code ?? (answer.exit_signal && answer.exit_signal > 0 ? 128 + answer.exit_signal : 0);
-        return new ExecResult(command, exitCode, answer.stdout ?? '', answer.stderr ?? '');
-    }
-    async destroy() {
-        await destroyMachine(this.client, this.app, this.id);
-        this.lastState = 'destroyed';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/machine/fly/driver.ts
-// The fly backend: each run on its own Fly Machine in the configured app.
-
-
-
-
-
-
-class FlyDriver {
-    config;
-    name = 'fly';
-    app;
-    token;
-    client;
-    warn;
-    constructor(config, options = {}) {
-        this.config = config;
-        ({ appName: this.app, apiToken: this.token } = flyTarget(config));
-        this.client = new FlyClient({ token: this.token, env: options.env, retry: options.retry });
-        this.warn = options.warn ?? ((message) => process.stderr.write(`${message}\n`));
-    }
-    prepareImage(log, signal) {
-        const { image, dockerfile, buildContext } = this.config;
-        return prepareFlyImage(this.client, { app: this.app, token: this.token, image, dockerfile, buildContext }, log, signal);
-    }
-    async create(spec) {
-        const body = {
-            name: spec.name,
-            region: spec.region,
-            config: {
-                image: spec.image,
-                env: spec.env,
-                guest: { cpu_kind: spec.guest.cpuKind, cpus: spec.guest.cpus, memory_mb: spec.guest.memoryMb },
-                auto_destroy: true,
-                restart: { policy: 'no' },
-                metadata: { ...spec.labels },
-                // `exec` replaces the image's ENTRYPOINT and CMD together, as the local backend does.
-                ...(spec.command ? { init: { exec: spec.command } } : {}),
-            },
-        };
-        const machine = await createMachine(this.client, this.app, body);
-        return new FlyMachine(this.client, this.app, machine.id, machine.state, this.warn);
-    }
-    async destroy(ref) {
-        if (ref.backend !== 'fly')
-            throw new NotSupportedError(`The fly backend cannot destroy a ${ref.backend} machine (${ref.id}); use the ${ref.backend} backend`);
-        await destroyMachine(this.client, ref.app ?? this.app, ref.id);
-    }
-    async sweep(labels) {
-        const live = (await listMachines(this.client, this.app, labels)).filter((m) => m.state !== 'destroyed' && m.state !== 'destroying');
-        const results = await Promise.allSettled(live.map((m) => destroyMachine(this.client, this.app, m.id)));
-        const destroyed = [];
-        results.forEach((result, i) => {
-            if (result.status === 'fulfilled')
-                destroyed.push(live[i].id);
-            else
-                this.warn(`Could not destroy Fly machine ${live[i].id} in app ${this.app}; remove it by hand (fly machine destroy --force ${live[i].id}): ${result.reason.message}`);
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
         });
-        return destroyed;
-    }
-    ref(machine) {
-        return { backend: 'fly', id: machine.id, app: this.app };
     }
 }
-
-;// CONCATENATED MODULE: ./src/machine/local/demux.ts
-// Docker's multiplexed stream (attach and exec without a TTY): frames of an 8-byte header
-// [stream, 0, 0, 0, size uint32 BE] followed by `size` payload bytes, cut into HTTP chunks
-// anywhere. The engine writes one frame per write of the container, so a GiB printed line
-// by line is millions of short frames; a yield (or a Buffer) per frame would dominate, so
-// instead each chunk's payload bytes are compacted in place over the headers and yielded
-// as one run per stream.
-const STDOUT = 1;
-const STDERR = 2;
-const HEADER = 8;
-/**
- * Demultiplexes a response body. Takes ownership of the chunks: payload bytes are moved
- * within each chunk (they are never read by anyone else once handed over). The yielded
- * slices live as long as their chunk: a source that reuses its buffer (the attach stream)
- * overwrites them once the next chunk is asked for.
- */
-async function* demux(chunks) {
-    const header = Buffer.alloc(HEADER);
-    let headerFill = 0;
-    let stream = STDOUT;
-    let remaining = 0; // payload bytes of the current frame not seen yet
-    for await (const chunk of chunks) {
-        let read = 0;
-        let write = 0; // payload compacted so far: chunk[runStart, write) belongs to runStream
-        let runStart = 0;
-        let runStream = -1;
-        while (read < chunk.length) {
-            if (remaining === 0) {
-                if (headerFill === 0 && chunk.length - read >= HEADER) {
-                    stream = chunk[read];
-                    remaining = chunk.readUInt32BE(read + 4);
-                    read += HEADER;
-                }
-                else {
-                    // A header split across chunks: gather its bytes.
-                    const n = Math.min(HEADER - headerFill, chunk.length - read);
-                    chunk.copy(header, headerFill, read, read + n);
-                    headerFill += n;
-                    read += n;
-                    if (headerFill === HEADER) {
-                        stream = header[0];
-                        remaining = header.readUInt32BE(4);
-                        headerFill = 0;
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
                     }
                 }
-                continue;
-            }
-            if (stream !== runStream) {
-                if (write > runStart)
-                    yield { stream: runStream, data: chunk.subarray(runStart, write) };
-                runStart = write;
-                runStream = stream;
-            }
-            const n = Math.min(remaining, chunk.length - read);
-            if (write !== read)
-                chunk.copyWithin(write, read, read + n);
-            write += n;
-            read += n;
-            remaining -= n;
-        }
-        if (write > runStart)
-            yield { stream: runStream, data: chunk.subarray(runStart, write) };
-    }
-}
-const NEWLINE = 0x0a;
-/** An unfinished line longer than this is passed on as it is (the LogSink bounds it too). */
-const MAX_PARTIAL = 64 * 1024;
-/**
- * Both streams as one, meeting only at line ends. The engine frames each write of the
- * container, not each line, so a stderr write could otherwise land inside a half-written
- * stdout line; here each stream's unfinished line waits for its end (or MAX_PARTIAL).
- */
-async function* wholeLines(outputs) {
-    const partial = new Map();
-    for await (const { stream, data } of outputs) {
-        let from = 0;
-        const held = partial.get(stream);
-        if (held) {
-            const newline = data.indexOf(NEWLINE);
-            from = newline === -1 ? data.length : newline + 1;
-            const line = Buffer.concat([held, data.subarray(0, from)]);
-            partial.delete(stream);
-            if (newline === -1 && line.length <= MAX_PARTIAL) {
-                partial.set(stream, line);
-                continue;
-            }
-            yield line;
-        }
-        const end = Math.max(from, data.lastIndexOf(NEWLINE) + 1);
-        if (end > from)
-            yield data.subarray(from, end);
-        if (end === data.length)
-            continue;
-        if (data.length - end > MAX_PARTIAL)
-            yield data.subarray(end);
-        else
-            partial.set(stream, Buffer.from(data.subarray(end))); // a copy: the chunk's buffer may be reused
-    }
-    for (const held of partial.values())
-        yield held;
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/machine/local/hijack.ts
-// A hijacked connection to the engine (attach): one HTTP request, the head of the answer,
-// then the raw stream until the engine closes the connection.
-//
-// It is read through one reused buffer. A Node socket otherwise allocates a fresh buffer
-// per read: memory outside the JS heap, of which V8 lets up to ~64 MB of garbage build up
-// between collections; at 150 MB/s of agent output that was ~25 MB of the action's peak RSS.
-
-/**
- * Not larger: the LogSink redacts a chunk as a latin1 string, and strings over 128 KiB go
- * to V8's large-object space (256 KiB reads were slower and took more memory).
- */
-const READ_BUFFER = 64 * 1024;
-const HEAD_END = Buffer.from('\r\n\r\n');
-const EMPTY = Buffer.alloc(0);
-/** A socket read a chunk at a time into one buffer, paused until the chunk is taken. */
-class Reader {
-    socket;
-    buffer = Buffer.allocUnsafe(READ_BUFFER);
-    filled = 0;
-    ended = false;
-    failure;
-    wake;
-    constructor(target) {
-        const onRead = (n) => {
-            this.filled = n;
-            this.notify();
-            return false; // pause: the buffer is read again only once this chunk is taken
-        };
-        this.socket = (0,external_node_net_.connect)({ ...target, onread: { buffer: this.buffer, callback: onRead } });
-        this.socket.on('end', () => this.finish()).on('close', () => this.finish());
-        this.socket.on('error', (err) => {
-            this.failure ??= err;
-            this.notify();
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
         });
     }
-    /** The next chunk, valid until the next call; empty once the connection is closed. */
-    async next() {
-        if (!this.filled && !this.ended && !this.failure) {
-            const woken = new Promise((resolve) => (this.wake = resolve));
-            this.socket.resume();
-            await woken;
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
         }
-        if (this.filled) {
-            const chunk = this.buffer.subarray(0, this.filled);
-            this.filled = 0;
-            return chunk;
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
         }
-        if (this.failure)
-            throw this.failure;
-        return EMPTY;
-    }
-    finish() {
-        this.ended = true;
-        this.notify();
-    }
-    notify() {
-        const wake = this.wake;
-        this.wake = undefined;
-        wake?.();
-    }
-}
-/** The raw stream after the answer's head. Each chunk is valid until the next is asked for. */
-class HijackedStream {
-    reader;
-    first;
-    constructor(reader, first) {
-        this.reader = reader;
-        this.first = first;
-    }
-    async *[Symbol.asyncIterator]() {
-        if (this.first.length)
-            yield this.first;
-        for (let chunk = await this.reader.next(); chunk.length; chunk = await this.reader.next())
-            yield chunk;
-    }
-    /** Closes the connection; a reader waiting for a chunk sees the end. */
-    destroy() {
-        this.reader.socket.destroy();
-    }
-}
-class HijackError extends Error {
-    statusCode;
-    body;
-    constructor(statusCode, body) {
-        super(`engine answered ${statusCode}`);
-        this.statusCode = statusCode;
-        this.body = body;
-    }
-}
-/**
- * Sends `POST path` asking to take the connection over and resolves once the engine has
- * answered that it did (101 or 200); rejects with a HijackError (status and body) when it
- * answers an error, or with the socket's error when the engine is unreachable.
- */
-async function hijack(target, path) {
-    const reader = new Reader(target);
-    reader.socket.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-    try {
-        let received = EMPTY;
-        let headEnd;
-        // concat copies: what is kept does not live in the reused read buffer.
-        while ((headEnd = received.indexOf(HEAD_END)) === -1)
-            received = Buffer.concat([received, await more(reader)]);
-        const head = received.toString('latin1', 0, headEnd);
-        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
-        let rest = received.subarray(headEnd + HEAD_END.length);
-        if (status === 101 || status === 200)
-            return new HijackedStream(reader, rest);
-        // An ordinary answer: its body says why (the connection stays the engine's, so read by length).
-        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        while (rest.length < length)
-            rest = Buffer.concat([rest, await more(reader)]);
-        throw new HijackError(status, rest.toString('utf8', 0, length));
-    }
-    catch (err) {
-        reader.socket.destroy();
-        throw err;
-    }
-}
-async function more(reader) {
-    const chunk = await reader.next();
-    if (!chunk.length)
-        throw new Error('the engine closed the connection before it answered');
-    return chunk;
-}
-
-;// CONCATENATED MODULE: ./src/machine/local/docker-api.ts
-
-
-
-
-const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
-/** The engine answered ≥ 400; `engineMessage` is its own explanation. */
-class DockerApiError extends AgentMachineError {
-    statusCode;
-    engineMessage;
-    constructor(statusCode, engineMessage, method, path) {
-        super('DOCKER_API', `Docker engine answered ${statusCode} to ${method} ${path.split('?')[0]}: ${engineMessage}`);
-        this.statusCode = statusCode;
-        this.engineMessage = engineMessage;
-    }
-}
-/** Connection errors that mean "no engine there", as opposed to an engine that failed. */
-const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-class DockerApi {
-    host;
-    pool;
-    /** The engine's address for the connections attach takes over. */
-    target;
-    /** `host` as in DOCKER_HOST: unix:///path or tcp://host:port. */
-    constructor(host = DEFAULT_DOCKER_HOST) {
-        this.host = host;
-        if (host.startsWith('unix://')) {
-            const path = host.slice('unix://'.length);
-            this.pool = new node_modules_undici_0/* Pool */.bC('http://localhost', { connect: { socketPath: path } });
-            this.target = { path };
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
         }
-        else if (host.startsWith('tcp://')) {
-            const url = new URL(`http://${host.slice('tcp://'.length)}`);
-            url.port ||= '2375'; // Docker's own default for tcp://, as the CLI reads DOCKER_HOST
-            this.pool = new node_modules_undici_0/* Pool */.bC(url.origin);
-            this.target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
         }
         else {
-            throw this.unavailable(`DOCKER_HOST=${host} is not supported by the local backend (use unix:///path/to/docker.sock or tcp://host:port)`);
+            req.end();
         }
-    }
-    static fromEnv(env = process.env) {
-        return new DockerApi(env.DOCKER_HOST?.trim() || DEFAULT_DOCKER_HOST);
-    }
-    close() {
-        return this.pool.close();
-    }
-    async hostCpus() {
-        return (await this.json('GET', '/info')).NCPU;
-    }
-    async imageExists(name) {
-        return (await this.optional(this.json('GET', `/images/${imagePath(name)}/json`))) !== undefined;
-    }
-    /** Pulls an image; resolves to the registry's reason when it could not (the engine reports pull errors inside a 200 stream). */
-    async pullImage(name, signal) {
-        let res;
-        try {
-            res = await this.send('POST', `/images/create?fromImage=${encodeURIComponent(name)}`, { signal, unbounded: true });
-        }
-        catch (err) {
-            if (err instanceof DockerApiError)
-                return err.engineMessage;
-            throw err;
-        }
-        let failure;
-        for (const line of (await res.body.text()).split('\n')) {
-            if (line.includes('"error"'))
-                failure = JSON.parse(line).error;
-        }
-        return failure;
-    }
-    async createContainer(name, body) {
-        return (await this.json('POST', `/containers/create?name=${encodeURIComponent(name)}`, { body })).Id;
-    }
-    async startContainer(id) {
-        await this.json('POST', `/containers/${id}/start`);
-    }
-    /** Whether the engine reported an `oom` event for the container in the last `seconds`. */
-    async oomEventSeen(id, seconds) {
-        const now = Math.ceil(Date.now() / 1000);
-        const filters = encodeURIComponent(JSON.stringify({ type: ['container'], container: [id], event: ['oom'] }));
-        const res = await this.send('GET', `/events?since=${now - Math.ceil(seconds)}&until=${now}&filters=${filters}`, {});
-        return (await res.body.text()).includes('"oom"');
-    }
-    async inspectContainer(id) {
-        return (await this.json('GET', `/containers/${id}/json`)).State;
-    }
-    /** Resolves when the container is not running; the engine answers at that moment. */
-    async waitContainer(id, signal) {
-        await this.json('POST', `/containers/${id}/wait?condition=not-running`, { signal, unbounded: true });
     }
     /**
-     * The container's stdout and stderr, multiplexed, until its output closes. Attach before
-     * start to miss nothing: the engine answers once the attach is in place.
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
      */
-    async attachContainer(id) {
-        const path = `/containers/${id}/attach?stream=1&stdout=1&stderr=1`;
-        try {
-            return await hijack(this.target, path);
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
         }
-        catch (err) {
-            if (err instanceof HijackError)
-                throw new DockerApiError(err.statusCode, engineMessage(err.body), 'POST', path);
-            throw this.unreachable(err) ?? err;
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
         }
-    }
-    /** Force-removes the container and its anonymous volumes; already gone (or going) is fine. */
-    async removeContainer(id) {
-        try {
-            await this.json('DELETE', `/containers/${id}?force=1&v=1`);
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
         }
-        catch (err) {
-            const gone = err instanceof DockerApiError && (err.statusCode === 404 || (err.statusCode === 409 && /already in progress/.test(err.engineMessage)));
-            if (!gone)
-                throw err;
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
         }
-    }
-    /** Ids of containers, running or not, that carry every one of these labels. */
-    async listContainers(labels) {
-        const filters = JSON.stringify({ label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) });
-        const list = await this.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(filters)}`);
-        return list.map((c) => c.Id);
-    }
-    async execCreate(containerId, command) {
-        const body = { Cmd: command, AttachStdout: true, AttachStderr: true, Tty: false };
-        return (await this.json('POST', `/containers/${containerId}/exec`, { body })).Id;
-    }
-    /** Runs the exec and streams its output; ends when the command's output is closed. */
-    async *execStart(execId, signal) {
-        const res = await this.send('POST', `/exec/${execId}/start`, { body: { Detach: false, Tty: false }, signal, unbounded: true });
-        yield* demux(res.body);
-    }
-    async execExitCode(execId) {
-        return (await this.json('GET', `/exec/${execId}/json`)).ExitCode;
-    }
-    /** A 404 answer as `undefined`, for lookups where "not there" is an answer. */
-    async optional(pending) {
-        try {
-            return await pending;
-        }
-        catch (err) {
-            if (err instanceof DockerApiError && err.statusCode === 404)
-                return undefined;
-            throw err;
-        }
-    }
-    async json(method, path, options = {}) {
-        const res = await this.send(method, path, options);
-        const text = await res.body.text();
-        return (text ? JSON.parse(text) : undefined);
-    }
-    async send(method, path, { body, signal, unbounded }) {
-        let res;
-        try {
-            res = await this.pool.request({
-                method,
-                path,
-                signal,
-                headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-                body: body === undefined ? undefined : JSON.stringify(body),
-                ...(unbounded ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
-            });
-        }
-        catch (err) {
-            throw this.unreachable(err) ?? err;
-        }
-        if (res.statusCode >= 400) {
-            const text = await res.body.text();
-            throw new DockerApiError(res.statusCode, engineMessage(text), method, path);
-        }
-        return res;
-    }
-    /** DOCKER_UNAVAILABLE for an error that means no engine is there; undefined for any other. */
-    unreachable(err) {
-        const code = unreachableCode(err);
-        if (!code)
-            return undefined;
-        return this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
-            `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
-            `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
-    }
-    unavailable(message, cause) {
-        const err = new AgentMachineError('DOCKER_UNAVAILABLE', message);
-        if (cause !== undefined)
-            err.cause = cause;
-        return err;
-    }
-}
-/** Image references keep their slashes (the engine routes `/images/{name:.*}/json`). */
-function imagePath(name) {
-    return name.split('/').map(encodeURIComponent).join('/');
-}
-function engineMessage(text) {
-    try {
-        const message = JSON.parse(text).message;
-        if (typeof message === 'string')
-            return message;
-    }
-    catch {
-        // not JSON: the text itself is the best explanation there is
-    }
-    return text.trim() || '(no message)';
-}
-/** undici may wrap socket errors, so the errno code can sit on the error or on a cause. */
-function unreachableCode(err) {
-    for (let e = err; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (code && UNREACHABLE.has(code))
-            return code;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/machine/local/machine.ts
-// One container on the local Docker engine, seen through the Machine interface.
-
-
-
-
-
-const SIGKILL_EXIT = 137;
-const OOM_EVENT_LAG_MS = 250;
-/** Exit code reported for an exec cut off by its timeout, as coreutils `timeout` does. */
-const EXEC_TIMEOUT_EXIT_CODE = 124;
-class LocalMachine {
-    api;
-    id;
-    output;
-    /** Backend-blind vocabulary: `started` once running, then `stopped`/`failed`/`destroyed`. */
-    lastState = 'started';
-    /** `output`: the container's multiplexed stream, attached before it started. */
-    createdAt = Date.now();
-    constructor(api, id, output) {
-        this.api = api;
-        this.id = id;
-        this.output = output;
+        return lowercaseKeys(headers || {});
     }
     /**
-     * What the container prints, from its first byte, read once; each chunk is valid until
-     * the next is asked for (one read buffer is reused). The engine keeps no copy and hands
-     * the output over only as fast as it is read: memory stays bounded, and a container
-     * whose output nobody reads stalls once the pipes are full.
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
      */
-    async *logs(control) {
-        // `stop` means the reader has what it needs: end quietly.
-        const stop = () => this.output.destroy();
-        if (control.stop.aborted) {
-            stop();
-            return;
-        }
-        control.stop.addEventListener('abort', stop, { once: true });
-        try {
-            yield* wholeLines(demux(this.output));
-        }
-        catch (err) {
-            if (!control.stop.aborted)
-                throw err;
-        }
-        finally {
-            control.stop.removeEventListener('abort', stop);
-            // However the reader leaves (stop, its own error), the attach must not stay open:
-            // an unread attach blocks the container's output until the run times out.
-            stop();
-        }
-    }
-    async wait(signal) {
-        try {
-            await this.api.waitContainer(this.id, signal);
-            const state = await this.api.inspectContainer(this.id);
-            if (state.ExitCode === SIGKILL_EXIT && !state.OOMKilled) {
-                // The engine learns of an OOM kill from a separate event that can trail the exit, and
-                // may then leave the flag unset: ask for the event itself before calling a SIGKILL
-                // something other than out of memory.
-                await (0,promises_namespaceObject.setTimeout)(OOM_EVENT_LAG_MS);
-                state.OOMKilled = await this.api.oomEventSeen(this.id, (Date.now() - this.createdAt) / 1000 + 1);
-            }
-            // A live container the engine lost (dead) or could not run (Error) did not exit normally.
-            const failed = state.OOMKilled || state.Dead || state.Status === 'dead' || state.Error !== '';
-            this.lastState = failed ? 'failed' : 'stopped';
-            return { state: this.lastState, exitCode: state.ExitCode, oomKilled: state.OOMKilled };
-        }
-        catch (err) {
-            if (signal.aborted)
-                throw signal.reason;
-            if (err instanceof DockerApiError && err.statusCode === 404) {
-                this.lastState = 'destroyed';
-                return { state: this.lastState, exitCode: null, oomKilled: false };
-            }
-            throw err;
-        }
-    }
-    async exec(command, options = {}) {
-        const execId = await this.api.execCreate(this.id, command);
-        const signal = options.timeoutSeconds ? AbortSignal.timeout(options.timeoutSeconds * 1000) : undefined;
-        const stdout = [];
-        const stderr = [];
-        try {
-            for await (const { stream, data } of this.api.execStart(execId, signal)) {
-                (stream === STDERR ? stderr : stdout).push(data);
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
             }
         }
-        catch (err) {
-            if (!signal?.aborted)
-                throw err;
-            // The engine cannot kill an exec; the command may run on until the container goes.
-            stderr.push(Buffer.from(`\ntimed out after ${options.timeoutSeconds}s`));
-            return new ExecResult(command, EXEC_TIMEOUT_EXIT_CODE, machine_text(stdout), machine_text(stderr));
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
         }
-        const exitCode = await this.api.execExitCode(execId);
-        if (exitCode === null)
-            throw new AgentMachineError('DOCKER_API', `exec ${JSON.stringify(command)} in ${this.id} ended without an exit code`);
-        return new ExecResult(command, exitCode, machine_text(stdout), machine_text(stderr));
-    }
-    async destroy() {
-        this.output.destroy();
-        await this.api.removeContainer(this.id);
-    }
-}
-function machine_text(chunks) {
-    return Buffer.concat(chunks).toString('utf8');
-}
-
-;// CONCATENATED MODULE: ./src/machine/local/driver.ts
-
-
-
-
-
-
-const BUNDLED_IMAGE_REPO = 'agent-machine-action';
-const MIB = 1024 * 1024;
-class LocalDriver {
-    config;
-    name = 'local';
-    api;
-    buildTimeoutMs;
-    constructor(config, options = {}) {
-        this.config = config;
-        this.api = options.api ?? DockerApi.fromEnv();
-        this.buildTimeoutMs = options.buildTimeoutMs ?? 30 * 60_000;
-    }
-    /** `image` if the engine has it or can pull it, else built under that name; no `image`: the bundled one, by content tag. */
-    async prepareImage(log, signal) {
-        const { dockerfile, buildContext } = this.config;
-        const tag = this.config.image ?? `${BUNDLED_IMAGE_REPO}:${await contentTag(dockerfile, buildContext)}`;
-        if (await this.api.imageExists(tag)) {
-            log(`Using image ${tag} from the Docker engine`);
-            return tag;
+        if (clientHeader !== undefined) {
+            return clientHeader;
         }
-        if (this.config.image) {
-            const deadline = AbortSignal.timeout(this.buildTimeoutMs);
-            // A name without a tag would pull every tag of the repository: ask for the one docker runs.
-            const { reference } = parseImageRef(tag);
-            const pullRef = tag.endsWith(`:${reference}`) || tag.endsWith(`@${reference}`) ? tag : `${tag}:${reference}`;
-            const failure = await this.api.pullImage(pullRef, signal ? AbortSignal.any([deadline, signal]) : deadline).catch((err) => {
-                if (signal?.aborted)
-                    throw err;
-                return err.message; // the pull's own deadline: build instead
-            });
-            if (!failure) {
-                log(`Pulled image ${tag}`);
-                return tag;
-            }
-            log(`Could not pull ${tag} (${failure})`);
-        }
-        log(`Building image ${tag} from ${dockerfile}`);
-        await buildImage({ tag, dockerfile, context: buildContext, timeoutMs: this.buildTimeoutMs, signal, onLine: log });
-        return tag;
-    }
-    async create(spec) {
-        // The engine refuses NanoCpus above the host's count; a runner smaller than asked still runs.
-        const cpus = Math.min(spec.guest.cpus, await this.api.hostCpus());
-        const memory = spec.guest.memoryMb * MIB;
-        let id;
-        try {
-            id = await this.api.createContainer(spec.name, {
-                Image: spec.image,
-                // A command replaces the image's whole argv, entrypoint included.
-                Entrypoint: spec.command?.slice(0, 1),
-                Cmd: spec.command?.slice(1),
-                Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-                Labels: spec.labels,
-                // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
-                // No log driver: the output reaches us only through the attach below. The default
-                // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
-                // and cap the rate at which it can be read back at ~10 MB/s.
-                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
-            });
-        }
-        catch (err) {
-            if (err instanceof DockerApiError && err.statusCode === 404) {
-                throw new AgentMachineError('IMAGE_NOT_FOUND', `Image ${spec.image} is not in the Docker engine (${err.engineMessage}); prepareImage builds it first`);
-            }
-            throw err;
-        }
-        let output;
-        try {
-            output = await this.api.attachContainer(id);
-            await this.api.startContainer(id);
-        }
-        catch (err) {
-            // A container that never ran (e.g. its command does not exist) is no use to anyone.
-            output?.destroy();
-            await this.api.removeContainer(id).catch(() => { });
-            throw err;
-        }
-        return new LocalMachine(this.api, id, output);
-    }
-    destroy(ref) {
-        return this.api.removeContainer(ref.id);
-    }
-    async sweep(labels) {
-        // No label would match every container on the engine, ours or not.
-        if (Object.keys(labels).length === 0)
-            throw new Error('sweep needs at least one label');
-        const ids = await this.api.listContainers(labels);
-        const results = await Promise.allSettled(ids.map((id) => this.api.removeContainer(id)));
-        const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${r.reason.message}`] : []));
-        // One container that will not go must not hide the others that did.
-        if (failed.length)
-            throw new AgentMachineError('DOCKER_API', `Could not remove container(s) ${failed.join('; ')}`);
-        return ids;
-    }
-    ref(machine) {
-        return { backend: 'local', id: machine.id };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/machine/drivers.ts
-
-
-/** `warn` receives problems that do not fail the run (Fly logs unreadable, a sweep that missed one). */
-function createDriver(config, warn) {
-    return config.backend === 'fly' ? new FlyDriver(config, { warn }) : new LocalDriver(config);
-}
-
-;// CONCATENATED MODULE: ./src/report/outputs.ts
-
-/** Every output, on every path: an unknown value is an empty string, never missing. */
-function setOutputs(outcome, pr = {}) {
-    const outputs = {
-        exit_code: outcome.exitCode ?? '',
-        state: outcome.state,
-        conclusion: outcome.conclusion,
-        machine_id: outcome.machineId,
-        exit_code_source: outcome.exitCodeSource,
-        duration_seconds: outcome.durationSeconds,
-        log_file: outcome.logFile,
-        image: outcome.image,
-        pushed_branch: outcome.pushed?.branch,
-        pushed_sha: outcome.pushed?.sha,
-        comment_id: pr.commentId,
-        pull_request_number: pr.pullRequestNumber,
-    };
-    for (const [name, value] of Object.entries(outputs))
-        setOutput(name, value ?? '');
-}
-
-;// CONCATENATED MODULE: ./src/report/summary.ts
-
-/** The job summary stays far below GitHub's 1 MiB limit whatever the agent printed. */
-const MAX_TAIL_CHARS = 64 * 1024;
-async function writeSummary(outcome, links = {}) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    const exit = outcome.exitCode === null ? 'unknown' : String(outcome.exitCode);
-    const rows = [
-        ['Conclusion', `${icon(outcome.conclusion)} ${outcome.conclusion}`],
-        ['Backend', outcome.backend],
-        ['Image', code(outcome.image || 'none')],
-        ['Machine', code(outcome.machineId ?? 'none')],
-        ['State', outcome.state || 'none'],
-        ['Exit code', `${exit} (source: ${outcome.exitCodeSource})`],
-        ['Duration', `${outcome.durationSeconds.toFixed(1)} s`],
-    ];
-    if (outcome.oomKilled)
-        rows.push(['Out of memory', 'yes: the machine was OOM-killed']);
-    if (outcome.pushed)
-        rows.push(['Pushed', links.commitUrl ? `<a href="${links.commitUrl}">${code(outcome.pushed.sha.slice(0, 12))}</a> to ${code(outcome.pushed.branch)}` : `${code(outcome.pushed.sha)} to ${code(outcome.pushed.branch)}`]);
-    if (links.pullRequest)
-        rows.push(['Pull request', `<a href="${links.pullRequest.url}">#${links.pullRequest.number}</a>`]);
-    if (links.commentUrl)
-        rows.push(['Comment', `<a href="${links.commentUrl}">on the pull request</a>`]);
-    if (outcome.logFile)
-        rows.push(['Full log', code(outcome.logFile)]);
-    const summary = summary_summary
-        .addHeading('Agent machine run', 2)
-        .addTable([[{ data: 'What', header: true }, { data: 'Value', header: true }], ...rows]);
-    if (outcome.error)
-        summary.addRaw(`<pre>${summary_escape(clip(outcome.error))}</pre>`, true);
-    if (outcome.logTail.length)
-        summary.addDetails(`Last ${outcome.logTail.length} log lines`, `<pre>${summary_escape(clip(outcome.logTail.join('\n')))}</pre>`);
-    await summary.write();
-}
-function icon(conclusion) {
-    return { success: '✅', failure: '❌', timeout: '⏱️', cancelled: '🚫', skipped: '⏭️' }[conclusion];
-}
-function code(text) {
-    return `<code>${summary_escape(text)}</code>`;
-}
-function clip(text) {
-    return text.length > MAX_TAIL_CHARS ? `…${text.slice(-MAX_TAIL_CHARS)}` : text;
-}
-function summary_escape(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-;// CONCATENATED MODULE: ./src/report/workflow-commands.ts
-
-/**
- * Text the agent (or a Dockerfile) prints must not be read by the runner as workflow
- * commands (`::set-output`, `::add-mask`, …): pause command processing around it.
- */
-async function withWorkflowCommandsStopped(fn) {
-    const token = (0,external_node_crypto_.randomUUID)();
-    process.stdout.write(`::stop-commands::${token}\n`);
-    try {
-        return await fn();
-    }
-    finally {
-        process.stdout.write(`::${token}::\n`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/run/log-sink.ts
-// Where everything the agent prints goes: secrets redacted, the full text written to the log
-// file byte for byte, the last lines kept in a bounded ring, `[flaude:NAME:VALUE]` markers
-// read, and complete lines echoed live. Work is per chunk with native Buffer scans, so a
-// flood of output costs neither memory nor much time.
-
-
-const log_sink_NEWLINE = 0x0a;
-/** A line longer than this is cut for the tail and the echo (the log file keeps it whole). */
-const MAX_TAIL_LINE = 2000;
-/** A line without a newline is held back at most this long before it is written anyway. */
-const MAX_HELD = 64 * 1024;
-const MARKER = Buffer.from('[flaude:');
-/** A marker is a line of its own (as the image prints them): `[flaude:NAME:VALUE]`. */
-const MARKER_LINE = /^\[flaude:([a-z][a-z0-9_-]*):([^\]\r\n]*)\]\r?$/;
-/** What an exit marker must carry to count: anything else is text that mentions one. */
-const EXIT_CODE = /^-?\d+$/;
-class LogSink {
-    options;
-    /** Bytes written to the log file. */
-    bytes = 0;
-    /** Last value of each marker seen, e.g. markers.get('exit') === '0'. */
-    markers = new Map();
-    fd;
-    secrets;
-    /** The secrets' bytes as latin1 text, for redact(). */
-    secretTexts;
-    holdBack;
-    held = Buffer.alloc(0);
-    scratch = Buffer.alloc(0);
-    tailRing = [];
-    partialLine = '';
-    echoed = 0;
-    closed = false;
-    markerWaiters = [];
-    constructor(options) {
-        this.options = options;
-        this.fd = (0,external_node_fs_namespaceObject.openSync)(options.file, 'w');
-        this.secrets = new Secrets(options.secrets).values.map((s) => Buffer.from(s));
-        this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
-        this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
-    }
-    write(chunk) {
-        if (this.closed)
-            return;
-        const incoming = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        if (this.held.length) {
-            // Finish the held line with the chunk's first line only (a secret split across
-            // chunks is found whole), rather than copying the whole chunk behind it.
-            const newline = incoming.indexOf(log_sink_NEWLINE);
-            if (newline === -1)
-                return this.take(Buffer.concat([this.held, incoming]));
-            this.take(Buffer.concat([this.held, incoming.subarray(0, newline + 1)]));
-            this.take(incoming.subarray(newline + 1));
-        }
-        else {
-            this.take(incoming);
-        }
-    }
-    /** Redacts and consumes `data` (which starts where nothing is held) up to its last line end. */
-    take(data) {
-        const clean = this.redact(data);
-        // Hold back the unfinished line so a secret split across chunks is still found whole.
-        let cut = clean.lastIndexOf(log_sink_NEWLINE) + 1;
-        if (cut === 0 && clean.length > MAX_HELD)
-            cut = clean.length - this.holdBack;
-        this.held = Buffer.from(clean.subarray(cut)); // copy: never pin a big chunk for a few bytes
-        if (cut > 0)
-            this.consume(clean.subarray(0, cut));
-    }
-    /** Flushes what is held and closes the file. */
-    end() {
-        if (this.closed)
-            return;
-        if (this.held.length)
-            this.consume(this.held);
-        this.held = Buffer.alloc(0);
-        if (this.partialLine)
-            this.pushTail([this.partialLine]);
-        this.partialLine = '';
-        this.closed = true;
-        (0,external_node_fs_namespaceObject.closeSync)(this.fd);
-        for (const waiter of this.markerWaiters.splice(0))
-            waiter.resolve();
-    }
-    /** The last `n` complete lines (at most the ring's size). */
-    tail(n = this.options.tailLines) {
-        return n > 0 ? this.tailRing.slice(-n) : [];
-    }
-    /** Resolves when a marker of this name has been read (or the sink is closed). */
-    markerSeen(name) {
-        if (this.markers.has(name) || this.closed)
-            return Promise.resolve();
-        return new Promise((resolve) => this.markerWaiters.push({ name, resolve }));
-    }
-    consume(data) {
-        (0,external_node_fs_namespaceObject.writeSync)(this.fd, data);
-        this.bytes += data.length;
-        if (data.includes(MARKER))
-            this.readMarkers(data);
-        this.updateTail(data);
-        this.echo(data);
+        return _default;
     }
     /**
-     * Native scans say whether any secret is there at all; only then is the chunk redacted,
-     * as a latin1 string (byte-exact both ways) whose replaceAll costs little per match,
-     * where slicing and concatenating Buffers costs a native call and an object per match.
-     * The result goes to a scratch buffer reused from chunk to chunk (the caller is done with
-     * it before the next one): a fresh Buffer per chunk would be memory outside the JS heap
-     * that lingers until a GC happens to run.
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
      */
-    redact(data) {
-        const first = this.secrets.findIndex((secret) => data.includes(secret));
-        if (first === -1)
-            return data;
-        let text = data.toString('latin1');
-        for (const secret of this.secretTexts.slice(first))
-            text = text.replaceAll(secret, REDACTED);
-        if (this.scratch.length < text.length)
-            this.scratch = Buffer.allocUnsafe(Math.max(text.length, 2 * this.scratch.length));
-        return this.scratch.subarray(0, this.scratch.write(text, 'latin1'));
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
     }
-    readMarkers(data) {
-        for (let at = data.indexOf(MARKER); at !== -1; at = data.indexOf(MARKER, at + 1)) {
-            if (at > 0 && data[at - 1] !== log_sink_NEWLINE)
-                continue;
-            const end = data.indexOf(log_sink_NEWLINE, at);
-            // A marker line is short: a longer line is cut here and fails the match's end anchor.
-            const match = MARKER_LINE.exec(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + 512)));
-            if (!match || (match[1] === 'exit' && !EXIT_CODE.test(match[2])))
-                continue;
-            const [, name, value] = match;
-            this.markers.set(name, value);
-            this.markerWaiters = this.markerWaiters.filter((w) => (w.name === name ? (w.resolve(), false) : true));
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
         }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
     }
-    /** Only the last `tailLines` lines of a chunk matter: walk back from its end. */
-    updateTail(data) {
-        const want = Math.max(this.options.tailLines, 20);
-        const lastNewline = data.lastIndexOf(log_sink_NEWLINE);
-        if (lastNewline === -1) {
-            this.partialLine = capLine(this.partialLine + data.toString('utf8', 0, Math.min(data.length, MAX_TAIL_LINE)));
-            return;
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
         }
-        const lines = [];
-        let end = lastNewline;
-        let reachedStart = false;
-        while (lines.length < want) {
-            const start = end === 0 ? 0 : data.lastIndexOf(log_sink_NEWLINE, end - 1) + 1;
-            reachedStart = start === 0;
-            let line = lineText(data, start, end);
-            if (reachedStart)
-                line = capLine(this.partialLine + line);
-            lines.push(line);
-            if (reachedStart)
-                break;
-            end = start - 1;
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
         }
-        lines.reverse();
-        if (reachedStart)
-            this.pushTail(lines);
-        else
-            this.tailRing = lines;
-        this.partialLine = lineText(data, lastNewline + 1, data.length);
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
     }
-    pushTail(lines) {
-        const want = Math.max(this.options.tailLines, 20);
-        this.tailRing.push(...lines);
-        if (this.tailRing.length > want)
-            this.tailRing.splice(0, this.tailRing.length - want);
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
     }
-    echo(data) {
-        const { echo, echoLimitBytes = Infinity } = this.options;
-        if (!echo || this.echoed > echoLimitBytes)
-            return;
-        const room = echoLimitBytes - this.echoed;
-        const slice = data.length > room ? data.subarray(0, data.lastIndexOf(log_sink_NEWLINE, room) + 1) : data;
-        this.echoed += slice.length;
-        const lines = [];
-        let start = 0;
-        for (let nl = slice.indexOf(log_sink_NEWLINE); nl !== -1; nl = slice.indexOf(log_sink_NEWLINE, start)) {
-            lines.push(lineText(slice, start, nl));
-            start = nl + 1;
-        }
-        if (slice.length < data.length) {
-            this.echoed = echoLimitBytes + 1;
-            lines.push(`[agent-machine-action] more than ${Math.round(echoLimitBytes / 1048576)} MiB of output: the rest is only in the log file`);
-        }
-        if (lines.length)
-            echo(lines);
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
     }
-}
-function lineText(data, start, end) {
-    const stop = Math.min(end, start + MAX_TAIL_LINE);
-    const text = data.toString('utf8', start, stop);
-    return text.endsWith('\r') ? text.slice(0, -1) : text;
-}
-function capLine(line) {
-    return line.length > MAX_TAIL_LINE ? line.slice(0, MAX_TAIL_LINE) : line;
-}
-
-;// CONCATENATED MODULE: ./src/run/run.ts
-async function runMachine(driver, spec, sink, options) {
-    options.cancel.throwIfAborted();
-    const machine = await driver.create(spec);
-    const ref = driver.ref(machine);
-    options.onCreated(ref);
-    const stopLogs = new AbortController();
-    let markExited;
-    const exited = new Promise((resolve) => (markExited = resolve));
-    const pump = (async () => {
-        for await (const chunk of machine.logs({ stop: stopLogs.signal, exited }))
-            sink.write(chunk);
-    })().catch((err) => {
-        if (!stopLogs.signal.aborted)
-            options.warn(`Reading the machine's output failed: ${err.message}`);
-    });
-    const timeout = AbortSignal.timeout(options.waitTimeoutSeconds * 1000);
-    let status;
-    let ending;
-    let stateAtEnd = '';
-    try {
-        status = await machine.wait(AbortSignal.any([timeout, options.cancel]));
-        markExited();
-        // Logs may trail the exit (Fly delivers them seconds late): read until the exit marker
-        // or the end of the stream, but no longer than the grace.
-        await Promise.race([pump, sink.markerSeen('exit'), pause(options.logGraceMs)]);
-    }
-    catch (err) {
-        stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
-        if (options.cancel.aborted)
-            ending = 'cancelled';
-        else if (timeout.aborted)
-            ending = 'timeout';
-        else
-            throw err;
-    }
-    finally {
-        stopLogs.abort();
-        markExited();
-        await Promise.race([pump, pause(2000)]);
-        try {
-            await machine.destroy();
-            options.onDestroyed(ref);
-        }
-        catch (err) {
-            options.warn(`Could not destroy machine ${machine.id} (${driver.name}); remove it by hand: ${err.message}`);
-        }
-    }
-    const exitMarker = sink.markers.get('exit'); // the sink keeps only numeric exit markers
-    const marker = exitMarker === undefined ? null : Number(exitMarker);
-    const exitCode = status?.exitCode ?? marker;
-    const exitCodeSource = status?.exitCode != null ? 'api' : marker != null ? 'log-marker' : 'none';
-    const state = status?.state ?? stateAtEnd;
-    let conclusion;
-    if (ending)
-        conclusion = ending;
-    else
-        conclusion = exitCode === 0 && state !== 'failed' ? 'success' : 'failure';
-    return { machineId: machine.id, state, exitCode, exitCodeSource, conclusion, oomKilled: status?.oomKilled ?? false };
-}
-/** A wait whose timer never keeps the process alive once everything else is done. */
-function pause(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-;// CONCATENATED MODULE: ./src/state.ts
-// What the main step leaves for the post step (GITHUB_STATE), and the labels that let
-// either of them find this step's machines again.
-const STATE = {
-    /** Random per step invocation; every machine of this step carries it as a label. */
-    runKey: 'run_key',
-    /** JSON MachineRef of a machine not yet destroyed; emptied once it is. */
-    machine: 'machine',
-};
-const LABEL_OWNER = 'agent-machine-action';
-const LABEL_RUN_KEY = 'agent-machine-action-key';
-function labelsFor(runKey) {
-    const labels = { [LABEL_OWNER]: 'true', [LABEL_RUN_KEY]: runKey };
-    if (process.env.GITHUB_REPOSITORY)
-        labels['agent-machine-action-repository'] = process.env.GITHUB_REPOSITORY;
-    if (process.env.GITHUB_RUN_ID)
-        labels['agent-machine-action-run'] = `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
-    return labels;
-}
-
-;// CONCATENATED MODULE: ./src/main.ts
-// The path of one run: inputs → config → image → machine → result → report.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Stop echoing agent output into the Actions log past this; the log file keeps it all. */
-const ECHO_LIMIT_BYTES = 8 * 1024 * 1024;
-async function run() {
-    const startedAt = performance.now();
-    const cancel = new AbortController();
-    // Warnings raised while workflow commands are paused (agent output streaming) would print
-    // as plain text: they are kept and issued once commands are back.
-    const warnings = [];
-    const warn = (message) => warnings.push(message);
-    const onSignal = (signal) => {
-        // The runner sends SIGINT, then SIGTERM 7.5 s later: both only hasten the cleanup.
-        if (!cancel.signal.aborted) {
-            info(`${signal} received: destroying the machine before exiting`);
-            warn(`The run was cancelled (${signal}); its machine was destroyed before the step ended`);
-        }
-        cancel.abort(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    let config;
-    let secrets = new Secrets([]);
-    let plan;
-    const outcome = {
-        backend: 'local', image: '', state: '', exitCode: null, exitCodeSource: 'none',
-        conclusion: 'failure', durationSeconds: 0, oomKilled: false, logTail: [],
-    };
-    let failure;
-    try {
-        config = readConfig((name) => getInput(name));
-        secrets = new Secrets(config.secrets);
-        secrets.maskInRunnerLog();
-        outcome.backend = config.backend;
-        plan = await planRun(config, secrets);
-        if (plan.skip) {
-            outcome.conclusion = 'skipped';
-            (plan.skip.quiet ? info : notice)(`Skipped: ${plan.skip.reason}`);
-            return;
-        }
-        const prompt = plan.prompt ?? config.prompt;
-        checkReadyToRun(config, prompt);
-        const driver = createDriver(config, warn);
-        const image = await group('Prepare image', () => withWorkflowCommandsStopped(() => driver.prepareImage((line) => info(line), cancel.signal)));
-        outcome.image = image;
-        const runKey = (0,external_node_crypto_.randomUUID)();
-        saveState(STATE.runKey, runKey); // before create: the post step sweeps by it even if we die mid-create
-        const spec = machineSpec(config, plan, prompt, image, runKey);
-        const logFile = (0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `${spec.name}.log`);
-        outcome.logFile = logFile;
-        const sink = new LogSink({ file: logFile, secrets: secrets.values, tailLines: config.logTailLines, echo: timestamped(), echoLimitBytes: ECHO_LIMIT_BYTES });
-        let commentRunning = Promise.resolve();
-        try {
-            startGroup(`Agent output (${config.backend})`);
-            const result = await withWorkflowCommandsStopped(() => runMachine(driver, spec, sink, {
-                waitTimeoutSeconds: config.waitTimeoutSeconds,
-                cancel: cancel.signal,
-                // Docker's log stream ends by itself once delivered (it can trail a big output by
-                // minutes); Fly's logs arrive seconds late and never say they are complete.
-                logGraceMs: config.backend === 'fly' ? 10_000 : 10 * 60_000,
-                onCreated: (ref) => {
-                    saveState(STATE.machine, JSON.stringify(ref));
-                    outcome.machineId = ref.id;
-                    commentRunning = plan.comment.running({ backend: ref.backend, machineId: ref.id });
-                },
-                onDestroyed: () => saveState(STATE.machine, ''),
-                warn,
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
             }));
-            Object.assign(outcome, result);
-        }
-        finally {
-            sink.end();
-            endGroup();
-            outcome.logTail = sink.tail();
-            outcome.pushed = pushedMarker(sink.markers.get('pushed'), plan.pushBranch);
-            await commentRunning;
-        }
-        failure = runFailure(outcome, config, sink.tail(20));
-    }
-    catch (err) {
-        failure = cancel.signal.aborted ? cancelled(outcome.machineId) : wrapEngineError(err);
-        if (cancel.signal.aborted)
-            outcome.conclusion = 'cancelled';
-    }
-    finally {
-        outcome.durationSeconds = Math.round((performance.now() - startedAt) / 100) / 10;
-        if (failure)
-            outcome.error = secrets.redact(failure.message);
-        for (const message of warnings)
-            warning(secrets.redact(message));
-        await report(outcome, failure, config, plan, secrets);
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        });
     }
 }
-function machineSpec(config, plan, prompt, image, runKey) {
-    const bundled = !config.image;
-    const env = { ...config.env };
-    const set = (key, value) => { if (value)
-        env[key] = value; };
-    set('FLAUDE_PROMPT', prompt);
-    if (plan.repos.length)
-        env.FLAUDE_REPOS = JSON.stringify(plan.repos);
-    set('FLAUDE_PUSH_BRANCH', plan.pushBranch);
-    set('CLAUDE_CODE_OAUTH_TOKEN', config.claudeCodeOauthToken);
-    set('ANTHROPIC_API_KEY', config.anthropicApiKey);
-    // Code from a fork runs without the token: nothing it does may act as this repository.
-    if (config.githubToken && !plan.untrusted) {
-        env.GITHUB_TOKEN = config.githubToken;
-        env.GITHUB_USERNAME = 'x-access-token';
-        // The image's credential helper hands the token only to this server (GHES has its own).
-        env.GITHUB_SERVER_URL = process.env.GITHUB_SERVER_URL || 'https://github.com';
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 31015:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ RequestError)
+/* harmony export */ });
+class RequestError extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
     }
-    // The bundled image keeps its entrypoint (clone, push, exit marker) and runs the command
-    // in place of the agent; any other image gets the command as its whole argv.
-    if (bundled && config.command)
-        env.AGENT_COMMAND = JSON.stringify(config.command);
-    const attempt = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
-    return {
-        name: `agent-${attempt}-${runKey.slice(0, 8)}`,
-        image,
-        command: bundled ? undefined : config.command,
-        env,
-        labels: labelsFor(runKey),
-        guest: { cpus: config.fly.cpus, memoryMb: config.fly.memoryMb, cpuKind: config.fly.cpuKind },
-        region: config.fly.region,
-    };
-}
-/** The run's own verdict as an error (or none), the way the seeds raise it. */
-function runFailure(outcome, config, tail20) {
-    const id = outcome.machineId ?? '';
-    if (outcome.conclusion === 'timeout')
-        return new MachineTimeoutError(id, config.waitTimeoutSeconds, outcome.state, tail20);
-    if (outcome.conclusion === 'cancelled')
-        return cancelled(id);
-    if (outcome.conclusion === 'failure') {
-        return new MachineExitError(id, outcome.exitCode, outcome.state, tail20, outcome.oomKilled ? ' (out of memory: the machine was OOM-killed)' : '');
+    /* v8 ignore else -- @preserve -- Bug with vitest coverage where it sees an else branch that doesn't exist */
+    if ("response" in options) {
+      this.response = options.response;
     }
-    return undefined;
-}
-async function report(outcome, failure, config, plan, secrets) {
-    const afterRun = plan && !plan.skip ? await plan.afterRun(outcome) : {};
-    if (plan && !plan.skip)
-        await plan.comment.finish(outcome);
-    const pullRequestNumber = afterRun.pullRequestNumber ?? plan?.pullRequestNumber;
-    setOutputs(outcome, { commentId: plan?.comment.id, pullRequestNumber });
-    try {
-        await writeSummary(outcome, summaryLinks(outcome, plan, pullRequestNumber));
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
     }
-    catch (err) {
-        warning(`Could not write the job summary: ${err.message}`);
-    }
-    if (!failure)
-        return;
-    const message = secrets.redact(failure.message);
-    const agentVerdict = failure instanceof MachineExitError || failure instanceof MachineTimeoutError;
-    if (failure instanceof ImageBuildError)
-        error(secrets.redact(lastLines(failure.stderr, 30)), { title: 'Image build failed' });
-    if (agentVerdict && outcome.logTail.length) {
-        // The agent's own lines: printed with workflow commands paused, like the live output.
-        await group(`Last ${outcome.logTail.length} log lines`, () => withWorkflowCommandsStopped(async () => { for (const line of outcome.logTail)
-            info(line); }));
-    }
-    if (agentVerdict && config && !config.raiseOnFailure) {
-        warning(`${message.split('\n')[0]} (raise_on_failure is false: the step stays green)`);
-        return;
-    }
-    setFailed(message);
-}
-function cancelled(machineId) {
-    return new AgentMachineError('CANCELLED', machineId ? `The run was cancelled; machine ${machineId} was destroyed` : 'The run was cancelled before any machine was created');
-}
-function summaryLinks(outcome, plan, pullRequestNumber) {
-    const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
-    return {
-        pullRequest: pullRequestNumber ? { number: pullRequestNumber, url: `${server}/${process.env.GITHUB_REPOSITORY}/pull/${pullRequestNumber}` } : undefined,
-        commitUrl: outcome.pushed && plan?.repositoryUrl ? `${plan.repositoryUrl}/commit/${outcome.pushed.sha}` : undefined,
-        commentUrl: plan?.comment.url,
-    };
-}
-/** The image's `[flaude:pushed:BRANCH:SHA]`, believed only for the branch it was asked to push to. */
-function pushedMarker(value, pushBranch) {
-    const match = value && /^(.+):([0-9a-f]{7,64})$/.exec(value);
-    return match && match[1] === pushBranch ? { branch: match[1], sha: match[2] } : undefined;
-}
-/** Echoes agent lines with the wall-clock time they arrived, like a terminal would show. */
-function timestamped() {
-    return (lines) => {
-        // One write per chunk: a write per line queues faster than the runner's pipe drains.
-        const stamp = new Date().toISOString().slice(11, 19);
-        process.stdout.write(`${stamp} ${lines.join(`\n${stamp} `)}\n`);
-    };
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
 }
 
 
-/***/ }),
-
-/***/ 2613:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-
-/***/ }),
-
-/***/ 4434:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 8611:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
-
-/***/ }),
-
-/***/ 5692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
-
-/***/ }),
-
-/***/ 9278:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 4589:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
-
-/***/ }),
-
-/***/ 6698:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
-
-/***/ }),
-
-/***/ 4573:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 7540:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
-
-/***/ }),
-
-/***/ 7598:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-
-/***/ }),
-
-/***/ 3053:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
-
-/***/ }),
-
-/***/ 610:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
-
-/***/ }),
-
-/***/ 8474:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
-/***/ 7067:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-
-/***/ }),
-
-/***/ 2467:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
-
-/***/ }),
-
-/***/ 7030:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-
-/***/ }),
-
-/***/ 643:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1792:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
-
-/***/ }),
-
-/***/ 99:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:sqlite");
-
-/***/ }),
-
-/***/ 7075:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 7997:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers");
-
-/***/ }),
-
-/***/ 1692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-
-/***/ }),
-
-/***/ 7975:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-
-/***/ }),
-
-/***/ 3429:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
-
-/***/ }),
-
-/***/ 5919:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-
-/***/ }),
-
-/***/ 8522:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-
-/***/ }),
-
-/***/ 3193:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
-
-/***/ }),
-
-/***/ 4756:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
-
-/***/ }),
-
-/***/ 9023:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ })
 
@@ -107506,6 +110054,9 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/async module */
@@ -107577,6 +110128,48 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -107589,9 +110182,42 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
 /******/ })();
 /******/ 
 /******/ /* webpack/runtime/node module decorator */
@@ -107607,11 +110233,74 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = new URL('.', import.meta.url).pathname.slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
 /******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
+/******/ })();
+/******/ 
 /************************************************************************/
 /******/ 
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(9407);
+/******/ var __webpack_exports__ = __nccwpck_require__(79407);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

@@ -16,7 +16,8 @@ await mkdir(dist, { recursive: true });
 for (const [out, entry] of Object.entries(entries)) {
   const { code, assets } = await ncc(join(root, entry), {
     target: 'es2022',
-    license: 'licenses.txt',
+    // One licence file per bundle: a shared name would keep only the last bundle's list.
+    license: out.replace(/\.js$/, '.licenses.txt'),
     quiet: true,
   });
   await writeFile(join(dist, out), code);

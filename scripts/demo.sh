@@ -15,25 +15,9 @@ if ! docker image inspect amt-demo-base:1 >/dev/null 2>&1; then
   rm -rf "$rootfs"
 fi
 
-work=$(mktemp -d)
-touch "$work/output" "$work/state" "$work/summary"
-echo '{}' >"$work/event.json"
-set +e
-env -i PATH="$PATH" HOME="$HOME" RUNNER_TEMP="$work" \
-  GITHUB_ACTIONS=true GITHUB_EVENT_NAME=workflow_dispatch GITHUB_EVENT_PATH="$work/event.json" \
-  GITHUB_REPOSITORY=octo-org/octo-repo GITHUB_RUN_ID=1 GITHUB_RUN_ATTEMPT=1 \
-  GITHUB_OUTPUT="$work/output" GITHUB_STATE="$work/state" GITHUB_STEP_SUMMARY="$work/summary" \
-  INPUT_BACKEND=local INPUT_IMAGE=amt-demo:1 \
-  INPUT_DOCKERFILE="$root/examples/demo/Dockerfile" INPUT_BUILD_CONTEXT="$root/examples/demo" \
-  INPUT_PROMPT="Run the test suite and fix any failures" INPUT_ENV="DEMO_EXIT=${1:-0}" \
-  INPUT_WAIT_TIMEOUT=120 INPUT_LOG_TAIL_LINES=10 \
-  node "$root/dist/index.js"
-code=$?
-set -e
-echo
-echo "── step exit code: $code"
-echo "── outputs ($work/output):"
-sed -n 's/^\([a-z_]*\)<<.*/\1/p' "$work/output" | while read -r name; do
-  printf '   %-18s %s\n' "$name" "$(sed -n "/^$name<</{n;p;}" "$work/output")"
-done
-echo "── job summary: $work/summary"
+# The step runs through the same runner helper as the tests (scripts/demo.ts): compiled, not
+# type-checked, into the ignored .tmp/ (inside the repository, where the helper finds its root).
+out="$root/.tmp/demo"
+rm -rf "$out"
+npx --no-install tsc --outDir "$out" --rootDir "$root" --module nodenext --target es2022 --types node --skipLibCheck --noCheck scripts/demo.ts
+node "$out/scripts/demo.js" "${1:-0}"

@@ -1,5 +1,7 @@
+import * as core from '@actions/core';
 import { run } from './main.js';
+import { exitWhenFlushed } from './session.js';
+import { sweep } from './sweep.js';
 
-await run();
-// Nothing may keep the step alive once the run is reported (idle keep-alive sockets, timers).
-process.exit();
+await (core.getInput('mode').trim().toLowerCase() === 'sweep' ? sweep() : run());
+await exitWhenFlushed();

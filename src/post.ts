@@ -1,42 +1,56 @@
 // The post step: whatever the main step left behind (it was killed, or its cleanup failed)
-// is destroyed here. It never fails the job over cleanup; it warns, naming the machine.
+// is destroyed here, and a PR comment it left at "running" says the run ended without a
+// report. It never fails the job over cleanup; it warns, naming the machine.
 import * as core from '@actions/core';
-import { readConfig } from './config/config.js';
-import { createDriver } from './machine/drivers.js';
-import type { BackendDriver, MachineRef } from './machine/machine.js';
+import * as github from '@actions/github';
+import { createBackend } from './backends.js';
+import { readConfig, type Config } from './config/config.js';
+import { createClient } from './github/api.js';
+import { closeLeftComment, type LeftComment } from './report/pull-request.js';
 import { Secrets } from './secrets.js';
-import { LABEL_RUN_KEY, STATE } from './state.js';
+import { exitWhenFlushed } from './session.js';
+import { LABEL_RUN_KEY, STEP_STATE } from './step-state.js';
+import type { MachineRef } from './machine/machine.js';
 
 export async function post(): Promise<void> {
-  const runKey = core.getState(STATE.runKey);
-  const saved = core.getState(STATE.machine);
-  if (!runKey && !saved) return;
+  const runKey = core.getState(STEP_STATE.runKey);
+  const saved = core.getState(STEP_STATE.machine);
+  const comment = core.getState(STEP_STATE.comment);
+  if (!runKey && !saved && !comment) return;
   const leftovers = `Check for leftover machines by the label ${LABEL_RUN_KEY}=${runKey}.`;
-  let driver: BackendDriver;
+  let config: Config;
   try {
     // Only where machines run matters here: the prompt file may be gone by now.
-    const config = readConfig((name) => (name === 'prompt_file' ? '' : core.getInput(name)));
-    new Secrets(config.secrets).maskInRunnerLog();
-    driver = createDriver(config, (message) => core.warning(message));
+    config = readConfig((name) => (name === 'prompt_file' ? '' : core.getInput(name)));
   } catch (err) {
     core.warning(`Cleanup could not start: ${(err as Error).message}. ${leftovers}`);
     return;
   }
+  const secrets = new Secrets(config.secrets);
+  secrets.maskInRunnerLog();
+  if (runKey || saved) await cleanUp(config, saved, runKey, leftovers);
+  if (comment && config.githubToken) await closeLeftComment(createClient(config.githubToken, github.context), JSON.parse(comment) as LeftComment, secrets);
+}
+
+async function cleanUp(config: Config, saved: string, runKey: string, leftovers: string): Promise<void> {
+  const backend = createBackend(config, (message) => core.warning(message));
   // Each on its own: a destroy that fails must not stop the sweep that may still succeed.
   if (saved) {
     const ref = JSON.parse(saved) as MachineRef;
-    await driver.destroy(ref).then(
+    await backend.destroy(ref).then(
       () => core.info(`Destroyed machine ${ref.id} left by the main step`),
       (err: Error) => core.warning(`Could not destroy machine ${ref.id}: ${err.message}. ${leftovers}`),
     );
   }
   if (runKey) {
-    await driver.sweep({ [LABEL_RUN_KEY]: runKey }).then(
-      (swept) => { if (swept.length) core.info(`Destroyed ${swept.length} leftover machine(s): ${swept.join(', ')}`); },
+    await backend.sweep({ [LABEL_RUN_KEY]: runKey }).then(
+      (swept) => {
+        if (swept.length) core.info(`Destroyed ${swept.length} leftover machine(s): ${swept.join(', ')}`);
+      },
       (err: Error) => core.warning(`Could not sweep leftover machines: ${err.message}. ${leftovers}`),
     );
   }
 }
 
 await post();
-process.exit();
+await exitWhenFlushed();

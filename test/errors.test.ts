@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { AgentMachineError, FlyAPIError, ImageBuildError, InvalidConfigError, MachineExitError, MachineTimeoutError, wrapEngineError } from '../src/errors.js';
+import {
+  AgentMachineError,
+  CancelledError,
+  EngineError,
+  FlyAPIError,
+  GitHubAPIError,
+  ImageBuildError,
+  InvalidConfigError,
+  isAgentVerdict,
+  MachineExitError,
+  MachineTimeoutError,
+  wrapEngineError,
+} from '../src/errors.js';
 
 describe('errors', () => {
-  it('turns an engine\'s [CODE] message into an error with that code, and anything else into ENGINE', () => {
+  it("turns an engine's [CODE] message into an EngineError keeping that code, and anything else into ENGINE", () => {
     const wrapped = wrapEngineError(new Error('[KVM_UNAVAILABLE] no /dev/kvm here'));
-    expect(wrapped).toBeInstanceOf(AgentMachineError);
-    expect(wrapped).toMatchObject({ code: 'KVM_UNAVAILABLE', message: 'no /dev/kvm here' });
+    expect(wrapped).toBeInstanceOf(EngineError);
+    expect(wrapped).toMatchObject({ code: 'ENGINE', engineCode: 'KVM_UNAVAILABLE', message: 'no /dev/kvm here', name: 'EngineError' });
     expect(wrapped.cause).toBeInstanceOf(Error);
-    expect(wrapEngineError('socket hang up')).toMatchObject({ code: 'ENGINE', message: 'socket hang up' });
+    expect(wrapEngineError('socket hang up')).toMatchObject({ code: 'ENGINE', engineCode: 'ENGINE', message: 'socket hang up' });
     const own = new InvalidConfigError('backend', 'bad');
     expect(wrapEngineError(own)).toBe(own);
   });
@@ -19,11 +31,24 @@ describe('errors', () => {
     expect(err.message.split('\n').slice(-20)).toEqual(logs.slice(-20));
     expect(err.message).not.toContain('line 10\n');
     expect(new MachineExitError('m-1', null, 'failed', []).message).toBe("Machine m-1 ended in state 'failed' with no exit code");
+    expect(new MachineExitError('m-1', 137, 'failed', [], true).message).toMatch(/OOM-killed/);
   });
 
   it('carries what each failure needs to be handled without parsing messages', () => {
+    expect(new InvalidConfigError('wait_timeout', 'too long')).toMatchObject({ code: 'INVALID_CONFIG', input: 'wait_timeout', message: "Input 'wait_timeout': too long" });
     expect(new MachineTimeoutError('m-2', 60, 'started', ['stuck'])).toMatchObject({ code: 'TIMEOUT', seconds: 60, state: 'started' });
-    expect(new FlyAPIError(422, 'name taken', 'req-1')).toMatchObject({ code: 'FLY_API', statusCode: 422, requestId: 'req-1' });
-    expect(new ImageBuildError(1, 'step 2 failed')).toMatchObject({ code: 'IMAGE_BUILD', returncode: 1, stderr: 'step 2 failed' });
+    expect(new FlyAPIError(422, 'name taken', 'req-1', 'name_taken')).toMatchObject({ code: 'FLY_API', statusCode: 422, requestId: 'req-1', status: 'name_taken' });
+    expect(new ImageBuildError(1, 'step 2 failed')).toMatchObject({ code: 'IMAGE_BUILD', exitCode: 1, stderr: 'step 2 failed' });
+    expect(new GitHubAPIError('permission check', 403, 'forbidden')).toMatchObject({ code: 'GITHUB_API', statusCode: 403, message: 'GitHub API (permission check) answered 403: forbidden' });
+    expect(new CancelledError('m-3')).toMatchObject({ code: 'CANCELLED', machineId: 'm-3', message: expect.stringContaining('machine m-3 was destroyed') });
+    expect(new CancelledError().message).toMatch(/before any machine was created/);
+  });
+
+  it("tells the agent's own verdict from a failure of the platform around it", () => {
+    expect(isAgentVerdict(new MachineExitError('m', 1, 'stopped', []))).toBe(true);
+    expect(isAgentVerdict(new MachineTimeoutError('m', 1, 'started', []))).toBe(true);
+    for (const other of [new CancelledError(), new ImageBuildError(1, ''), new FlyAPIError(500, 'x'), new AgentMachineError('NOT_SUPPORTED', 'x')]) {
+      expect(isAgentVerdict(other)).toBe(false);
+    }
   });
 });

@@ -4,16 +4,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidConfigError } from '../errors.js';
+import type { CpuKind } from '../machine/fly/backend.js';
+import type { BackendName } from '../machine/machine.js';
+import { isReserved } from '../protocol.js';
+import { secretForms } from '../secrets.js';
 import { actionRoot } from './action-root.js';
 
-export type Backend = 'local' | 'fly';
 export type CommentMode = 'auto' | 'always' | 'never';
-export type CpuKind = 'shared' | 'performance';
 
 export interface RepoSpec {
   url: string;
   branch?: string;
   target_dir?: string;
+  /** Check out exactly this commit of the branch (a fork's head when the run was accepted). */
+  commit?: string;
 }
 
 export interface Config {
@@ -21,7 +25,7 @@ export interface Config {
   prompt?: string;
   /** Empty means "the PR head repository" in PR runs. */
   repos: RepoSpec[];
-  backend: Backend;
+  backend: BackendName;
   /** Undefined: the bundled agent image, built from `dockerfile`/`buildContext`. */
   image?: string;
   dockerfile: string;
@@ -29,6 +33,8 @@ export interface Config {
   command?: string[];
   claudeCodeOauthToken?: string;
   anthropicApiKey?: string;
+  /** Claude Code settings for the bundled agent. */
+  agent: AgentSettings;
   githubToken?: string;
   fly: {
     apiToken?: string;
@@ -38,9 +44,21 @@ export interface Config {
     memoryMb: number;
     cpuKind: CpuKind;
   };
+  /** Plain `KEY=VALUE`s for the machine. */
   env: Record<string, string>;
+  /** `secrets`: values the agent itself needs; masked and redacted, in every encoded form. */
+  agentSecrets: Record<string, string>;
+  /** Push a failed or timed-out run's work too. */
+  pushOnFailure: boolean;
   waitTimeoutSeconds: number;
+  /** Seconds without output before the run counts as stalled; 0: never. */
+  idleTimeoutSeconds: number;
+  /** `run` a machine, or `sweep` away this action's machines older than `maxAgeSeconds`. */
+  mode: 'run' | 'sweep';
+  maxAgeSeconds: number;
   raiseOnFailure: boolean;
+  /** Upload log_file and transcript_file as a workflow artifact. */
+  uploadArtifacts: boolean;
   logTailLines: number;
   comment: CommentMode;
   triggerPhrase: string;
@@ -51,20 +69,24 @@ export interface Config {
   secrets: string[];
 }
 
+export interface AgentSettings {
+  model?: string;
+  maxTurns?: number;
+  allowedTools: string[];
+  disallowedTools: string[];
+  appendSystemPrompt?: string;
+  /** `claude_args`, split like a shell would (quotes kept together). */
+  extraArgs: string[];
+  /** The Messages API the agent talks to; undefined: Anthropic's. */
+  baseUrl?: string;
+}
+
 export type InputReader = (name: string) => string;
 
-/** `env` keys whose values are treated as secrets. */
-const SECRET_KEY = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH/i;
-
-/** Variables the action itself sets inside the machine; `env` may not override them. */
-const RESERVED_ENV = new Set([
-  'FLAUDE_PROMPT', 'FLAUDE_REPOS', 'FLAUDE_PUSH_BRANCH', 'AGENT_COMMAND',
-  'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'GITHUB_USERNAME', 'GITHUB_SERVER_URL',
-]);
 
 export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.env): Config {
   const text = (name: string) => input(name).trim() || undefined;
-  const backend = oneOf(input, 'backend', ['local', 'fly'], 'local');
+  const backend = oneOf<BackendName>(input, 'backend', ['local', 'fly'], 'local');
   const command = parseCommand(text('command'));
   const prompt = readPrompt(text('prompt'), text('prompt_file'));
   const claudeCodeOauthToken = text('claude_code_oauth_token');
@@ -81,6 +103,15 @@ export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.
     command,
     claudeCodeOauthToken,
     anthropicApiKey,
+    agent: {
+      model: parseModel(text('model')),
+      maxTurns: text('max_turns') ? positiveInteger('max_turns', text('max_turns')!, 10_000) : undefined,
+      allowedTools: parseTools('allowed_tools', input('allowed_tools')),
+      disallowedTools: parseTools('disallowed_tools', input('disallowed_tools')),
+      appendSystemPrompt: text('append_system_prompt'),
+      extraArgs: parseClaudeArgs(text('claude_args')),
+      baseUrl: parseBaseUrl(text('anthropic_base_url')),
+    },
     githubToken: text('github_token'),
     fly: {
       apiToken: text('fly_api_token') ?? (env.FLY_API_TOKEN?.trim() || undefined),
@@ -90,9 +121,15 @@ export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.
       memoryMb: positiveInteger('vm_memory_mb', text('vm_memory_mb') ?? '4096', 256 * 1024),
       cpuKind: oneOf(input, 'cpu_kind', ['shared', 'performance'], 'performance'),
     },
-    env: parseEnv(input('env')),
-    waitTimeoutSeconds: positiveNumber('wait_timeout', text('wait_timeout') ?? '3600'),
+    env: parseEnv('env', input('env')),
+    agentSecrets: parseEnv('secrets', input('secrets')),
+    waitTimeoutSeconds: seconds('wait_timeout', text('wait_timeout') ?? '3600'),
+    idleTimeoutSeconds: seconds('idle_timeout', text('idle_timeout') ?? '900', { zeroMeansNever: true }),
+    mode: oneOf(input, 'mode', ['run', 'sweep'], 'run'),
+    maxAgeSeconds: seconds('max_age', text('max_age') ?? '21600'),
     raiseOnFailure: parseBoolean('raise_on_failure', text('raise_on_failure') ?? 'true'),
+    uploadArtifacts: parseBoolean('upload_artifacts', text('upload_artifacts') ?? 'true'),
+    pushOnFailure: parseBoolean('push_on_failure', text('push_on_failure') ?? 'false'),
     logTailLines: nonNegativeInteger('log_tail_lines', text('log_tail_lines') ?? '20', 1000),
     comment: oneOf(input, 'comment', ['auto', 'always', 'never'], 'auto'),
     triggerPhrase: text('trigger_phrase') ?? '/fix',
@@ -100,11 +137,9 @@ export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.
     pullRequestNumber: text('pull_request_number') ? positiveInteger('pull_request_number', text('pull_request_number')!, Number.MAX_SAFE_INTEGER) : undefined,
     secrets: [],
   };
-  config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken]
+  // `env` is plain, never guessed at from key names; what is secret is said so, in `secrets`.
+  config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)]
     .flatMap((s) => (s ? secretForms(s) : []));
-  // `env` may carry secrets too (NPM_TOKEN=${{ secrets.NPM_TOKEN }}): the runner masks them in
-  // its own log, but the log file and the PR comment are ours to redact.
-  for (const [key, value] of Object.entries(config.env)) if (SECRET_KEY.test(key) && value.length >= 4) config.secrets.push(value);
 
   if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
     throw new InvalidConfigError('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
@@ -134,11 +169,6 @@ export function flyTarget(config: Config): { appName: string; apiToken: string }
   return { appName, apiToken };
 }
 
-/** A token may be sent as-is and, for Fly macaroons, without its `FlyV1 ` prefix: mask both. */
-function secretForms(secret: string): string[] {
-  const bare = secret.replace(/^(FlyV1|Bearer)\s+/, '');
-  return bare !== secret ? [secret, bare] : [secret];
-}
 
 function readPrompt(prompt?: string, promptFile?: string): string | undefined {
   if (prompt && promptFile) throw new InvalidConfigError('prompt_file', 'set either prompt or prompt_file, not both');
@@ -185,16 +215,87 @@ export function validRef(ref: string): boolean {
   return /^[A-Za-z0-9._/-]+$/.test(ref) && !ref.includes('..') && !ref.startsWith('-') && !ref.startsWith('/') && !ref.endsWith('/') && !ref.endsWith('.lock');
 }
 
-function parseEnv(raw: string): Record<string, string> {
+/** `KEY=VALUE` lines. An error names the line, never quotes it: the value may be a secret. */
+function parseEnv(name: 'env' | 'secrets', raw: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const { line, n } of lines(raw)) {
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq).trim() : '';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InvalidConfigError('env', `line ${n} must be KEY=VALUE with a shell-style KEY; got '${line.slice(0, 40)}'`);
-    if (RESERVED_ENV.has(key)) throw new InvalidConfigError('env', `line ${n}: ${key} is set by the action itself; use its own input instead`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InvalidConfigError(name, `line ${n} is not KEY=VALUE with a shell-style KEY (letters, digits, _)`);
+    if (isReserved(key)) throw new InvalidConfigError(name, `line ${n}: ${key} is set by the action itself; use its own input instead`);
     env[key] = line.slice(eq + 1);
   }
   return env;
+}
+
+function parseModel(model?: string): string | undefined {
+  if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]*$/.test(model)) throw new InvalidConfigError('model', `'${model}' is not a model name (like claude-sonnet-4-5 or opus)`);
+  return model;
+}
+
+/** One tool rule a line or comma; a comma inside parentheses (`Bash(git diff:*)`) belongs to the rule. */
+function parseTools(name: string, raw: string): string[] {
+  const tools: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of raw) {
+    if (char === '(') depth++;
+    if (char === ')') depth = Math.max(0, depth - 1);
+    if ((char === ',' && depth === 0) || char === '\n') {
+      tools.push(current.trim());
+      current = '';
+    } else current += char;
+  }
+  tools.push(current.trim());
+  const rules = tools.filter(Boolean);
+  const bad = rules.find((rule) => !/^[A-Za-z_][\w-]*(__[\w-]+)*(\(.*\))?$/.test(rule));
+  if (bad !== undefined) throw new InvalidConfigError(name, `'${bad}' is not a tool rule (a tool name, optionally with a pattern: Bash(npm test:*))`);
+  return rules;
+}
+
+/** Flags the bundled image sets itself: `claude_args` may not change how the run is read. */
+const FIXED_CLAUDE_FLAGS = ['-p', '--print', '--output-format', '--input-format', '--verbose', '--dangerously-skip-permissions'];
+
+/** Splits like a shell: whitespace separates, single and double quotes group, backslash escapes. */
+function parseClaudeArgs(raw?: string): string[] {
+  if (!raw) return [];
+  const args: string[] = [];
+  let current: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i];
+    if (quote) {
+      if (char === quote) quote = undefined;
+      else if (char === '\\' && quote === '"' && i + 1 < raw.length) current += raw[++i];
+      else current += char;
+    } else if (/\s/.test(char)) {
+      if (current !== undefined) args.push(current);
+      current = undefined;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      current ??= '';
+    } else if (char === '\\' && i + 1 < raw.length) current = (current ?? '') + raw[++i];
+    else current = (current ?? '') + char;
+  }
+  if (quote) throw new InvalidConfigError('claude_args', `an opening ${quote} is never closed`);
+  if (current !== undefined) args.push(current);
+  const fixed = args.find((arg) => FIXED_CLAUDE_FLAGS.includes(arg.split('=')[0]));
+  if (fixed) throw new InvalidConfigError('claude_args', `${fixed.split('=')[0]} is set by the action itself`);
+  return args;
+}
+
+function parseBaseUrl(raw?: string): string | undefined {
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidConfigError('anthropic_base_url', 'is not a URL (like https://llm-gateway.example.com)');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidConfigError('anthropic_base_url', `must be an http or https URL, not ${url.protocol}`);
+  // Not quoted: what sits there could be a credential.
+  if (url.username || url.password) throw new InvalidConfigError('anthropic_base_url', 'must not carry credentials; use anthropic_api_key or claude_code_oauth_token');
+  return raw.replace(/\/+$/, '');
 }
 
 function parseRegion(region: string): string {
@@ -214,9 +315,15 @@ function parseBoolean(name: string, raw: string): boolean {
   throw new InvalidConfigError(name, `'${raw}' is not a boolean (true or false)`);
 }
 
-function positiveNumber(name: string, raw: string): number {
+/** GitHub's longest job (self-hosted, 5 days); also well inside what a timer can count. */
+const MAX_SECONDS = 5 * 24 * 3600;
+
+function seconds(name: string, raw: string, { zeroMeansNever = false } = {}): number {
   const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0)) throw new InvalidConfigError(name, `'${raw}' is not a positive number of seconds`);
+  const allowed = zeroMeansNever ? value >= 0 : value > 0;
+  if (!/^\d+(\.\d+)?$/.test(raw) || !allowed || value > MAX_SECONDS) {
+    throw new InvalidConfigError(name, `'${raw}' is not a number of seconds ${zeroMeansNever ? 'from 0 (off)' : 'above 0'} up to ${MAX_SECONDS} (5 days)`);
+  }
   return value;
 }
 

@@ -1,7 +1,7 @@
 // The GitHub REST client and the slice of the Actions event context this module reads.
 import * as github from '@actions/github';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AgentMachineError } from '../errors.js';
+import { GitHubAPIError } from '../errors.js';
 import { backoffMs, DEFAULT_RETRY, isTransientStatus, retryAfterMs } from '../http/retry.js';
 
 export type GitHub = ReturnType<typeof github.getOctokit>;
@@ -14,33 +14,78 @@ export interface RepoRef {
   repo: string;
 }
 
-/** A GitHub REST call the run cannot go on without (permission check, PR lookup). */
-export class GitHubAPIError extends AgentMachineError {
-  constructor(readonly what: string, readonly status: number | undefined, detail: string) {
-    super('GITHUB_API', `GitHub API (${what}) ${status ? `answered ${status}` : 'failed'}: ${detail}`);
-  }
-}
-
 const RETRY = { ...DEFAULT_RETRY, maxAttempts: 4 };
 /** Calls that do the same thing however often they are sent. */
 const REPEATABLE = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE']);
 
-export function createClient(token: string, ctx: Context): GitHub {
+export interface ClientTimeouts {
+  /** One attempt, from sending to the answer's last byte. */
+  attemptMs?: number;
+  /** The whole call: attempts, backoff and Retry-After waits. */
+  deadlineMs?: number;
+}
+
+/**
+ * GitHub itself ends a REST request it has not answered in 10 s (a timeout answer, per its
+ * REST troubleshooting docs): an attempt silent for 30 s is a hung connection, not a slow one.
+ */
+const ATTEMPT_MS = 30_000;
+/** Every call ends within 2 minutes: room for the retries and one Retry-After of up to a minute. */
+const DEADLINE_MS = 120_000;
+
+/** A call that got no answer in time; `required` turns it into a GitHubAPIError (GITHUB_API). */
+export class GitHubTimeoutError extends Error {
+  constructor(method: string, url: string, readonly seconds: number, attempts: number) {
+    super(`timed out: no answer to ${method} ${url} within ${seconds}s (${attempts} attempt(s))`);
+    this.name = 'GitHubTimeoutError';
+  }
+}
+
+/** A caller's `request: { signal }` still cancels a call: it rejects with the signal's reason. */
+export function createClient(token: string, ctx: Context, timeouts: ClientTimeouts = {}): GitHub {
+  const attemptMs = timeouts.attemptMs ?? ATTEMPT_MS;
+  const deadlineMs = timeouts.deadlineMs ?? DEADLINE_MS;
   // ctx.apiUrl is GITHUB_API_URL: api.github.com, a GHES host, or a test's fake.
   const octokit = github.getOctokit(token, { baseUrl: ctx.apiUrl });
   octokit.hook.wrap('request', async (request, options) => {
+    const base = options.request;
+    const caller = base?.signal as AbortSignal | undefined;
+    const ends = Date.now() + deadlineMs;
     for (let attempt = 1; ; attempt++) {
+      // One controller per attempt, fired by its own timer or by the caller.
+      const cut = new AbortController();
+      const timer = setTimeout(() => cut.abort(), Math.max(0, Math.min(attemptMs, ends - Date.now())));
+      const onCancel = () => cut.abort(caller!.reason);
+      caller?.addEventListener('abort', onCancel, { once: true });
       try {
+        // In place: the hooks inside this one were bound to this very options object.
+        options.request = { ...base, signal: cut.signal };
         return await request(options);
       } catch (err) {
+        if (caller?.aborted) throw caller.reason;
+        if (cut.signal.aborted) {
+          const pastDeadline = Date.now() >= ends;
+          // A repeatable call may try again while the deadline lasts; another may have done its work.
+          if (pastDeadline || !REPEATABLE.has(options.method) || attempt >= RETRY.maxAttempts) {
+            throw new GitHubTimeoutError(options.method, options.url, (pastDeadline ? deadlineMs : attemptMs) / 1000, attempt);
+          }
+          continue;
+        }
         const status = statusOf(err);
         const retryAfter = (err as { response?: { headers?: Record<string, string> } }).response?.headers?.['retry-after'];
         // 429, and 403 with Retry-After (a secondary rate limit), were turned away unprocessed:
         // safe to send again. A 5xx may have done the work, so only a repeatable call is resent.
         const turnedAway = status === 429 || (status === 403 && retryAfter !== undefined);
         const again = turnedAway || (status !== undefined && isTransientStatus(status) && REPEATABLE.has(options.method));
-        if (!again || attempt >= RETRY.maxAttempts) throw err;
-        await sleep(Math.min(retryAfterMs(retryAfter, Date.now()) ?? backoffMs(RETRY, attempt - 1), RETRY.maxRetryAfterMs));
+        const delay = Math.min(retryAfterMs(retryAfter, Date.now()) ?? backoffMs(RETRY, attempt - 1), RETRY.maxRetryAfterMs);
+        // Past the deadline before the next attempt could start: GitHub's own answer is the error.
+        if (!again || attempt >= RETRY.maxAttempts || Date.now() + delay >= ends) throw err;
+        await sleep(delay, undefined, caller ? { signal: caller } : undefined).catch(() => {
+          throw caller!.reason;
+        });
+      } finally {
+        clearTimeout(timer);
+        caller?.removeEventListener('abort', onCancel);
       }
     }
   });

@@ -3,14 +3,13 @@
 import * as github from '@actions/github';
 import { InvalidConfigError } from '../errors.js';
 import type { Config, RepoSpec } from '../config/config.js';
-import type { RunOutcome } from '../run/outcome.js';
+import { PullRequestReport, StickyComment, type CommentView } from '../report/pull-request.js';
 import type { Secrets } from '../secrets.js';
 import { createClient, required, statusOf, unlessNotFound, type Context, type GitHub, type RepoRef } from './api.js';
-import { react, reply, SILENT, StickyComment, warnOnError, type CommentView, type IssueRef, type RunComment } from './comment.js';
+import { react, reply, type IssueRef } from './replies.js';
 import { readTrigger, type IssueInfo, type PullRequestInfo, type Trigger } from './trigger.js';
 
 export type { Context } from './api.js';
-export type { RunComment } from './comment.js';
 
 export interface RunPlan {
   /** Conclusion 'skipped': no machine is created. `quiet`: routine (not our comment, a bot…), worth an info line, not a notice. */
@@ -22,12 +21,10 @@ export interface RunPlan {
   pushBranch?: string;
   /** The code comes from a fork: the machine gets no token (it clones a public fork without one). */
   untrusted?: boolean;
-  pullRequestNumber?: number;
   /** `SERVER/owner/repo` the fix is pushed to, for commit links. */
   repositoryUrl?: string;
-  comment: RunComment;
-  /** After the run: opens a PR from agent/issue-N when something was pushed; returns its number if one was opened. Never throws. */
-  afterRun(outcome: RunOutcome): Promise<{ pullRequestNumber?: number }>;
+  /** Where the run reports on GitHub: the comment and, for issues, the pull request it opens. */
+  pullRequest: PullRequestReport;
 }
 
 /** `permission` folds maintain into write and triage into read; custom roles into their base. */
@@ -35,9 +32,9 @@ const WRITE_PERMISSIONS = new Set(['admin', 'write']);
 
 export async function planRun(config: Config, secrets: Secrets, ctx: Context = github.context): Promise<RunPlan> {
   const read = readTrigger(ctx, config);
-  if ('ignored' in read) return skipped(read.ignored, true);
+  if ('ignored' in read) return skipped(secrets, read.ignored, true);
   const { trigger } = read;
-  if (!trigger.target) return { prompt: config.prompt, repos: config.repos, comment: SILENT, afterRun: nothingAfter };
+  if (!trigger.target) return { prompt: config.prompt, repos: config.repos, pullRequest: new PullRequestReport({ secrets }) };
   if (!config.githubToken) throw new InvalidConfigError('github_token', `needed to read and answer ${trigger.target.kind.replace('_', ' ')} #${trigger.target.number}`);
 
   const api = createClient(config.githubToken, ctx);
@@ -46,7 +43,7 @@ export async function planRun(config: Config, secrets: Secrets, ctx: Context = g
   const commenting = config.comment === 'always' || (config.comment === 'auto' && !trigger.targetFromInput);
   const decline = async ({ reason, answer }: Declined): Promise<RunPlan> => {
     if (commenting) await reply(api, where, `@${trigger.asker} ${answer}`, secrets);
-    return skipped(reason);
+    return skipped(secrets, reason);
   };
 
   if (trigger.checkPermission) {
@@ -77,23 +74,19 @@ export async function planRun(config: Config, secrets: Secrets, ctx: Context = g
   const pushBranch = view.readOnly ? undefined : work.pushBranch;
   if (commenting && trigger.comment) await react(api, repo, trigger.comment, secrets);
 
+  const { openPullRequest } = work;
   return {
     prompt: promptFor(trigger.task ?? config.prompt, repo, trigger, work.context, pushBranch),
     repos: ownRepos ? config.repos : work.repos,
     pushBranch,
     untrusted: work.untrusted,
-    pullRequestNumber: work.pullRequestNumber,
     repositoryUrl: work.repositoryUrl,
-    comment: commenting ? new StickyComment(api, where, view, secrets) : SILENT,
-    afterRun: async (outcome) => {
-      const { openPullRequest } = work;
-      const pushed = outcome.pushed;
-      if (!openPullRequest || !pushed) return {};
-      await warnOnError(secrets, `open a pull request from ${pushed.branch}`, async () => {
-        view.openedPullRequest = await openPullRequest(pushed.branch, view); // the finish comment links it
-      });
-      return { pullRequestNumber: view.openedPullRequest };
-    },
+    pullRequest: new PullRequestReport({
+      secrets,
+      comment: commenting ? new StickyComment(api, where, view, secrets) : undefined,
+      pullRequestNumber: work.pullRequestNumber,
+      openPullRequest: openPullRequest && ((branch) => openPullRequest(branch, view)),
+    }),
   };
 }
 
@@ -118,12 +111,8 @@ interface Work {
   openPullRequest?: (branch: string, view: CommentView) => Promise<number>;
 }
 
-function skipped(reason: string, quiet?: true): RunPlan {
-  return { skip: { reason, ...(quiet ? { quiet } : {}) }, repos: [], comment: SILENT, afterRun: nothingAfter };
-}
-
-async function nothingAfter(): Promise<{ pullRequestNumber?: number }> {
-  return {};
+function skipped(secrets: Secrets, reason: string, quiet?: true): RunPlan {
+  return { skip: { reason, ...(quiet ? { quiet } : {}) }, repos: [], pullRequest: new PullRequestReport({ secrets }) };
 }
 
 async function permissionOf(api: GitHub, repo: RepoRef, username: string): Promise<{ permission: string; role: string }> {
@@ -152,12 +141,15 @@ function pullRequestWork(pr: PullRequestInfo, config: Config, ctx: Context): Wor
       },
     };
   }
+  // A fork's branch is the fork's to move: its code runs as it was when the run was accepted,
+  // not whatever was pushed after a maintainer said /fix.
+  const pinned = fork ? pr.head.sha : undefined;
   return {
-    repos: [{ url: head.clone_url, branch: pr.head.ref }],
+    repos: [{ url: head.clone_url, branch: pr.head.ref, ...(pinned ? { commit: pinned } : {}) }],
     pushBranch: pr.head.ref,
     pullRequestNumber: n,
     repositoryUrl: `${ctx.serverUrl}/${head.full_name}`,
-    readOnly: fork ? `pull request from the fork ${head.full_name}` : undefined,
+    readOnly: pinned ? `pull request from the fork ${head.full_name}, at commit ${pinned.slice(0, 12)}` : undefined,
     untrusted: fork,
     context: [
       `Pull request: #${n} "${pr.title}" (${pr.html_url})`,

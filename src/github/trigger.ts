@@ -2,7 +2,7 @@
 // starts nothing. Pure: reads the webhook payload only, no API calls.
 import type { Config } from '../config/config.js';
 import type { Context } from './api.js';
-import { OWN_MARKER } from './comment.js';
+import { OWN_MARKER } from './replies.js';
 
 export interface User {
   login: string;
@@ -15,7 +15,7 @@ export interface PullRequestInfo {
   title: string;
   html_url: string;
   state: string;
-  head: { ref: string; repo: { full_name: string; clone_url: string } | null };
+  head: { ref: string; sha: string; repo: { full_name: string; clone_url: string } | null };
   base: { ref: string; repo: { full_name: string } };
 }
 
@@ -48,6 +48,8 @@ interface EventPayload {
   comment?: { id: number; body?: string | null; html_url: string; user: User };
   issue?: IssueInfo & { pull_request?: unknown };
   pull_request?: PullRequestInfo;
+  /** The label added, on a `labeled` action. */
+  label?: { name: string };
   sender?: User;
 }
 
@@ -55,6 +57,12 @@ export type TriggerRead = { trigger: Trigger } | { ignored: string };
 
 const PULL_REQUEST_ACTIONS = new Set(['opened', 'synchronize', 'reopened', 'labeled']);
 const ISSUE_ACTIONS = new Set(['opened', 'labeled']);
+/**
+ * The one label that starts a run (README: "label an issue `agent`"); any other label on the
+ * same issue or PR (bug, triage…) is routine and starts nothing. GitHub's label names are
+ * case-insensitive, so is this.
+ */
+export const TRIGGER_LABEL = 'agent';
 
 export function readTrigger(ctx: Context, config: Config): TriggerRead {
   const p = ctx.payload as EventPayload;
@@ -89,6 +97,9 @@ export function readTrigger(ctx: Context, config: Config): TriggerRead {
     case 'issues': {
       const pr = event === 'pull_request';
       if (!(pr ? PULL_REQUEST_ACTIONS : ISSUE_ACTIONS).has(p.action ?? '')) return { ignored: `${event} '${p.action}' does not start a run` };
+      if (p.action === 'labeled' && p.label?.name.toLowerCase() !== TRIGGER_LABEL) {
+        return { ignored: `the label '${p.label?.name ?? ''}' does not start a run (only '${TRIGGER_LABEL}' does)` };
+      }
       const sender = p.sender!;
       if (isBot(sender)) return { ignored: `@${sender.login} is a bot` };
       const target: Target = pr

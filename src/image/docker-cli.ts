@@ -73,3 +73,8 @@ export async function buildImage(request: BuildRequest): Promise<void> {
   const args = ['build', '--force-rm', '--tag', request.tag, '--file', request.dockerfile, request.context];
   await runDocker(args, { timeoutMs: request.timeoutMs, signal: request.signal, onLine: request.onLine });
 }
+
+/** Gives image `source` the name `target` too (`docker image tag`). */
+export async function tagImage(source: string, target: string, signal?: AbortSignal): Promise<void> {
+  await runDocker(['image', 'tag', source, target], { timeoutMs: 30_000, signal });
+}

@@ -1,7 +1,8 @@
 // The one seam between "what to run" and "where it runs". Everything above this file is
-// backend-blind; each backend lives in its own folder next to it.
-import type { Config } from '../config/config.js';
+// backend-blind; each backend lives in its own folder next to it and takes its own options.
 import type { ExecResult } from './exec-result.js';
+
+export type BackendName = 'local' | 'fly';
 
 export interface MachineSpec {
   /** Unique per run; also the reconciliation key for a create whose answer was lost. */
@@ -12,8 +13,8 @@ export interface MachineSpec {
   env: Record<string, string>;
   /** Marks the machine as ours (Docker labels / Fly metadata) so cleanup can find it. */
   labels: Record<string, string>;
-  guest: { cpus: number; memoryMb: number; cpuKind: string };
-  region: string;
+  cpus: number;
+  memoryMb: number;
 }
 
 /** What the platform says about a machine that has stopped (or been seen last). */
@@ -23,21 +24,34 @@ export interface MachineStatus {
   /** From the platform's API; null when it did not say. */
   exitCode: number | null;
   oomKilled: boolean;
+  /**
+   * What the platform could not say for sure, worth showing with the exit (e.g. an engine
+   * that gives no OOM evidence: "killed (exit 137), possibly out of memory (limit 256 MiB)").
+   */
+  note?: string;
 }
 
-export interface LogControl {
-  /** Aborted by the runner when it has read enough (exit marker seen, or the grace passed). */
-  stop: AbortSignal;
-  /** Resolves when the machine has exited; a polling backend then reads until caught up. */
-  exited: Promise<void>;
+/** Where a machine was made, enough for the post step to find it again from saved state. */
+export interface MachineRef {
+  backend: BackendName;
+  id: string;
+  app?: string;
 }
 
 export interface Machine {
-  readonly id: string;
+  readonly ref: MachineRef;
   /** The last state this process observed, for timeouts and cancellations. */
   readonly lastState: string;
-  /** What the agent prints, as raw chunks in order; ends when the output is complete. */
-  logs(control: LogControl): AsyncIterable<Uint8Array | string>;
+  /**
+   * How long output may trail the exit on this platform: the run keeps reading this long
+   * after `wait` resolves unless the output ends (or the exit marker arrives) first.
+   */
+  readonly logGraceMs: number;
+  /**
+   * What the machine prints, as raw chunks in order. Ends once the output is complete (the
+   * backend knows when that is, from its own exit), or quietly when `stop` aborts.
+   */
+  logs(stop: AbortSignal): AsyncIterable<Uint8Array | string>;
   /** Resolves once the machine has exited; rejects with the abort reason when `signal` fires. */
   wait(signal: AbortSignal): Promise<MachineStatus>;
   exec(command: string[], options?: { timeoutSeconds?: number }): Promise<ExecResult>;
@@ -45,21 +59,35 @@ export interface Machine {
   destroy(): Promise<void>;
 }
 
-/** Where a machine was made, enough for the post step to find it again from saved state. */
-export interface MachineRef {
-  backend: Config['backend'];
-  id: string;
-  app?: string;
-}
-
-export interface BackendDriver {
-  readonly name: Config['backend'];
+export interface Backend {
+  readonly name: BackendName;
   /** Makes sure the image exists where machines run (build/push when missing); returns its ref. */
   prepareImage(log: (line: string) => void, signal?: AbortSignal): Promise<string>;
-  create(spec: MachineSpec): Promise<Machine>;
+  /**
+   * Creates and starts the machine. Every call to the platform has its own deadline; `signal`
+   * (the run's cancel) rejects it at once with the signal's reason. A machine made before the
+   * rejection carries `spec.labels`, so a sweep by them finds it.
+   */
+  create(spec: MachineSpec, signal?: AbortSignal): Promise<Machine>;
   /** Destroys a machine by ref (signals, post step); already gone is fine. */
   destroy(ref: MachineRef): Promise<void>;
-  /** Destroys machines carrying these labels that are still around (post-step sweep); returns their ids. */
-  sweep(labels: Record<string, string>): Promise<string[]>;
-  ref(machine: Machine): MachineRef;
+  /**
+   * Destroys machines carrying all these labels (at least one) that are still around, running
+   * or not, and returns their ids. With `olderThanSeconds`, only those created at least that
+   * long ago (a scheduled sweep must spare the runs still going).
+   */
+  sweep(labels: Record<string, string>, options?: SweepOptions): Promise<string[]>;
+}
+
+export interface SweepOptions {
+  /** Only machines created at least this many seconds ago; absent: whatever their age. */
+  olderThanSeconds?: number;
+}
+
+/** Where the image comes from when a backend must build it. */
+export interface ImageSource {
+  /** Undefined: the bundled agent image, by content tag. */
+  image?: string;
+  dockerfile: string;
+  buildContext: string;
 }

@@ -1,13 +1,12 @@
 import * as core from '@actions/core';
 import type { RunOutcome } from '../run/outcome.js';
+import type { PullRequestResult } from './pull-request.js';
 
-export interface PullRequestOutputs {
-  commentId?: number;
-  pullRequestNumber?: number;
-}
+/** Outputs go into the runner's environment files: a final message is cut to this. */
+const MAX_RESULT_CHARS = 4096;
 
 /** Every output, on every path: an unknown value is an empty string, never missing. */
-export function setOutputs(outcome: RunOutcome, pr: PullRequestOutputs = {}): void {
+export function setOutputs(outcome: RunOutcome, pr: PullRequestResult = {}): void {
   const outputs: Record<string, string | number | undefined> = {
     exit_code: outcome.exitCode ?? '',
     state: outcome.state,
@@ -21,6 +20,19 @@ export function setOutputs(outcome: RunOutcome, pr: PullRequestOutputs = {}): vo
     pushed_sha: outcome.pushed?.sha,
     comment_id: pr.commentId,
     pull_request_number: pr.pullRequestNumber,
+    result: clip(outcome.agent?.result),
+    cost_usd: outcome.agent?.costUsd,
+    num_turns: outcome.agent?.numTurns,
+    input_tokens: outcome.agent?.inputTokens,
+    output_tokens: outcome.agent?.outputTokens,
+    session_id: outcome.agent?.sessionId,
+    transcript_file: outcome.transcriptFile,
+    artifact_url: outcome.artifactUrl,
+    failure_reason: outcome.failureReason,
   };
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value ?? '');
+}
+
+function clip(text: string | undefined): string | undefined {
+  return text && text.length > MAX_RESULT_CHARS ? `${text.slice(0, MAX_RESULT_CHARS - 1)}…` : text;
 }

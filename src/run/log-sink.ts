@@ -1,8 +1,13 @@
 // Where everything the agent prints goes: secrets redacted, the full text written to the log
 // file byte for byte, the last lines kept in a bounded ring, `[flaude:NAME:VALUE]` markers
 // read, and complete lines echoed live. Work is per chunk with native Buffer scans, so a
-// flood of output costs neither memory nor much time.
+// flood of output costs neither memory nor much time. In agent mode Claude Code's stream-json
+// event lines go (redacted) to a transcript file instead, and everything after redaction
+// sees their human lines (see src/agent/stream.ts).
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { AgentEvents } from '../agent/events.js';
+import { AgentStream } from '../agent/stream.js';
+import { exitFromLastLine, MARKER_PREFIX, parseMarker } from '../protocol.js';
 import { REDACTED, Secrets } from '../secrets.js';
 
 const NEWLINE = 0x0a;
@@ -10,15 +15,21 @@ const NEWLINE = 0x0a;
 const MAX_TAIL_LINE = 2000;
 /** A line without a newline is held back at most this long before it is written anyway. */
 const MAX_HELD = 64 * 1024;
-const MARKER = Buffer.from('[flaude:');
-/** A marker is a line of its own (as the image prints them): `[flaude:NAME:VALUE]`. */
-const MARKER_LINE = /^\[flaude:([a-z][a-z0-9_-]*):([^\]\r\n]*)\]\r?$/;
-/** What an exit marker must carry to count: anything else is text that mentions one. */
-const EXIT_CODE = /^-?\d+$/;
+/** A reused buffer bigger than this (after a huge chunk) is let go once used. */
+const MAX_KEPT = 1024 * 1024;
+const MARKER = Buffer.from(MARKER_PREFIX);
+/** A marker line is read up to this many bytes (a base64 diffstat is ~16 KiB). */
+const MAX_MARKER_LINE = 64 * 1024;
 
 export interface LogSinkOptions {
   /** Full log destination; truncated first. */
   file: string;
+  /**
+   * The run's marker nonce: only `[flaude:NONCE:NAME:VALUE]` lines are markers, so the agent,
+   * which never sees the nonce, can't forge one. Without it, `[flaude:NAME:VALUE]` (images
+   * that speak the original protocol).
+   */
+  markerNonce?: string;
   /** Values to redact, in any order. */
   secrets: string[];
   /** How many last lines to keep. */
@@ -27,6 +38,12 @@ export interface LogSinkOptions {
   echo?: (lines: string[]) => void;
   /** Stop echoing after this many bytes (the log file still gets everything). */
   echoLimitBytes?: number;
+  /**
+   * Agent mode, for Claude Code's `--output-format stream-json` output: each event line goes
+   * raw (redacted) to `transcriptFile` and is replaced by its human line, or by nothing, for
+   * the log file, tail, echo and markers. Other lines pass as they do without it.
+   */
+  agent?: { transcriptFile: string };
 }
 
 export class LogSink {
@@ -41,15 +58,20 @@ export class LogSink {
   private readonly holdBack: number;
   private held: Buffer = Buffer.alloc(0);
   private scratch: Buffer = Buffer.alloc(0);
+  private joined: Buffer = Buffer.alloc(0);
   private tailRing: string[] = [];
   private partialLine = '';
   private echoed = 0;
   private closed = false;
-  private markerWaiters: Array<{ name: string; resolve: () => void }> = [];
+  private readonly agentStream?: AgentStream;
 
   constructor(private readonly options: LogSinkOptions) {
     this.fd = openSync(options.file, 'w');
-    this.secrets = new Secrets(options.secrets).values.map((s) => Buffer.from(s));
+    if (options.agent) this.agentStream = new AgentStream({ transcriptFile: options.agent.transcriptFile });
+    // An event line holds a secret the way JSON writes it: a quote, backslash or control
+    // character in it is escaped there, so that form is redacted too.
+    const values = options.agent ? options.secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]) : options.secrets;
+    this.secrets = new Secrets(values).values.map((s) => Buffer.from(s));
     this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
   }
@@ -61,12 +83,28 @@ export class LogSink {
       // Finish the held line with the chunk's first line only (a secret split across
       // chunks is found whole), rather than copying the whole chunk behind it.
       const newline = incoming.indexOf(NEWLINE);
-      if (newline === -1) return this.take(Buffer.concat([this.held, incoming]));
-      this.take(Buffer.concat([this.held, incoming.subarray(0, newline + 1)]));
-      this.take(incoming.subarray(newline + 1));
+      if (newline === -1) {
+        this.take(this.join(incoming));
+      } else {
+        this.take(this.join(incoming.subarray(0, newline + 1)));
+        this.take(incoming.subarray(newline + 1));
+      }
+      if (this.joined.length > MAX_KEPT) this.joined = Buffer.alloc(0);
     } else {
       this.take(incoming);
     }
+  }
+
+  /**
+   * The held bytes and `more` in one buffer, reused: a long line comes in many chunks, each
+   * joined to what was held, and a fresh buffer for each would be garbage of the chunk's size.
+   */
+  private join(more: Buffer): Buffer {
+    const length = this.held.length + more.length;
+    if (this.joined.length < length) this.joined = Buffer.allocUnsafe(Math.max(length, 2 * this.joined.length));
+    this.held.copy(this.joined, 0);
+    more.copy(this.joined, this.held.length);
+    return this.joined.subarray(0, length);
   }
 
   /** Redacts and consumes `data` (which starts where nothing is held) up to its last line end. */
@@ -79,16 +117,26 @@ export class LogSink {
     if (cut > 0) this.consume(clean.subarray(0, cut));
   }
 
-  /** Flushes what is held and closes the file. */
+  /** The agent's events read so far (agent mode only): `sink.agent?.stats`. */
+  get agent(): AgentEvents | undefined {
+    return this.agentStream?.events;
+  }
+
+  /** Bytes written to the transcript (agent mode only). */
+  get transcriptBytes(): number | undefined {
+    return this.agentStream?.transcriptBytes;
+  }
+
+  /** Flushes what is held and closes the files. */
   end(): void {
     if (this.closed) return;
     if (this.held.length) this.consume(this.held);
     this.held = Buffer.alloc(0);
+    if (this.agentStream) this.pass(this.agentStream.end());
     if (this.partialLine) this.pushTail([this.partialLine]);
     this.partialLine = '';
     this.closed = true;
     closeSync(this.fd);
-    for (const waiter of this.markerWaiters.splice(0)) waiter.resolve();
   }
 
   /** The last `n` complete lines (at most the ring's size). */
@@ -96,14 +144,19 @@ export class LogSink {
     return n > 0 ? this.tailRing.slice(-n) : [];
   }
 
-  /** Resolves when a marker of this name has been read (or the sink is closed). */
-  markerSeen(name: string): Promise<void> {
-    if (this.markers.has(name) || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.markerWaiters.push({ name, resolve }));
+  /** The image's exit code, when the output's very last line is its exit marker. */
+  exitMarker(): number | null {
+    return exitFromLastLine(this.tailRing.at(-1), this.options.markerNonce);
   }
 
   private consume(data: Buffer): void {
-    writeSync(this.fd, data);
+    this.pass(this.agentStream ? this.agentStream.filter(data) : data);
+  }
+
+  /** What the log file, markers, tail and echo get. */
+  private pass(data: Buffer): void {
+    if (!data.length) return;
+    for (let written = 0; written < data.length;) written += writeSync(this.fd, data, written);
     this.bytes += data.length;
     if (data.includes(MARKER)) this.readMarkers(data);
     this.updateTail(data);
@@ -131,12 +184,9 @@ export class LogSink {
     for (let at = data.indexOf(MARKER); at !== -1; at = data.indexOf(MARKER, at + 1)) {
       if (at > 0 && data[at - 1] !== NEWLINE) continue;
       const end = data.indexOf(NEWLINE, at);
-      // A marker line is short: a longer line is cut here and fails the match's end anchor.
-      const match = MARKER_LINE.exec(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + 512)));
-      if (!match || (match[1] === 'exit' && !EXIT_CODE.test(match[2]))) continue;
-      const [, name, value] = match;
-      this.markers.set(name, value);
-      this.markerWaiters = this.markerWaiters.filter((w) => (w.name === name ? (w.resolve(), false) : true));
+      // A longer line is cut here and fails the marker's end anchor.
+      const marker = parseMarker(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + MAX_MARKER_LINE)), this.options.markerNonce);
+      if (marker) this.markers.set(marker.name, marker.value);
     }
   }
 
@@ -200,4 +250,11 @@ function lineText(data: Buffer, start: number, end: number): string {
 
 function capLine(line: string): string {
   return line.length > MAX_TAIL_LINE ? line.slice(0, MAX_TAIL_LINE) : line;
+}
+
+/** Echoes lines with the wall-clock time they arrived, as a terminal would show them. */
+export function timestampedEcho(lines: string[]): void {
+  // One write per chunk: a write per line queues faster than the runner's pipe drains.
+  const stamp = new Date().toISOString().slice(11, 19);
+  process.stdout.write(`${stamp} ${lines.join(`\n${stamp} `)}\n`);
 }

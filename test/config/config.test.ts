@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkReadyToRun, readConfig } from '../../src/config/config.js';
 import { InvalidConfigError } from '../../src/errors.js';
+import { testConfig } from '../helpers/factories.js';
 
 const base = { prompt: 'fix it', claude_code_oauth_token: 'sk-ant-oat-abc' };
-const read = (inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) => readConfig((name) => inputs[name] ?? '', env);
 
 /** Inputs are judged in two steps, both before any machine: their form, then what a run needs. */
 function rejection(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}): InvalidConfigError {
   try {
-    const config = read(inputs, env);
+    const config = testConfig(inputs, env);
     checkReadyToRun(config, config.prompt);
   } catch (err) {
     expect(err).toBeInstanceOf(InvalidConfigError);
@@ -23,18 +23,18 @@ function rejection(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}):
 
 describe('readConfig', () => {
   it('applies the contract defaults', () => {
-    const config = read(base);
+    const config = testConfig(base);
     expect(config).toMatchObject({
       backend: 'local', waitTimeoutSeconds: 3600, raiseOnFailure: true, logTailLines: 20, comment: 'auto',
       triggerPhrase: '/fix', allowForks: false, repos: [], env: {},
       fly: { region: 'iad', cpus: 2, memoryMb: 4096, cpuKind: 'performance' },
     });
     expect(config.dockerfile).toMatch(/docker\/Dockerfile$/);
-    expect(config.secrets).toEqual(['sk-ant-oat-abc']);
+    expect(config.secrets).toContain('sk-ant-oat-abc');
   });
 
   it('parses repos, env and command', () => {
-    const config = read({
+    const config = testConfig({
       ...base,
       repos: 'https://github.com/o/a\n# comment\nhttps://github.com/o/b dev\nfile:///srv/c.git - sub/dir\n',
       env: 'A=1\nB=x=y\n',
@@ -51,11 +51,11 @@ describe('readConfig', () => {
 
   it.each([
     [{ backend: 'kubernetes' }, 'backend', /not one of local, fly/],
-    [{ wait_timeout: '-5' }, 'wait_timeout', /positive number/],
-    [{ wait_timeout: 'soon' }, 'wait_timeout', /positive number/],
+    [{ wait_timeout: '-5' }, 'wait_timeout', /not a number of seconds above 0/],
+    [{ wait_timeout: 'soon' }, 'wait_timeout', /not a number of seconds above 0/],
     [{ vm_memory_mb: '0' }, 'vm_memory_mb', /at least 1/],
     [{ vm_memory_mb: '4g' }, 'vm_memory_mb', /whole number/],
-    [{ env: 'NOEQUALS' }, 'env', /line 1 must be KEY=VALUE/],
+    [{ env: 'NOEQUALS' }, 'env', /line 1 is not KEY=VALUE/],
     [{ env: 'OK=1\n1BAD=2' }, 'env', /line 2/],
     [{ env: 'FLAUDE_PROMPT=x' }, 'env', /set by the action/],
     [{ command: 'bash -c make' }, 'command', /JSON array/],
@@ -84,24 +84,26 @@ describe('readConfig', () => {
 
   it('requires agent credentials for the bundled agent, not for a command', () => {
     expect(rejection({ prompt: 'x' }).input).toBe('claude_code_oauth_token');
-    const config = read({ command: '["true"]' });
+    const config = testConfig({ command: '["true"]' });
     expect(() => checkReadyToRun(config, undefined)).not.toThrow();
   });
 
   it('leaves what only a run needs to checkReadyToRun, so a skipped event never fails for it', () => {
-    const config = read({ backend: 'fly' });
+    const config = testConfig({ backend: 'fly' });
     expect(config.backend).toBe('fly');
     expect(rejection({ prompt: '' }).input).toBe('prompt');
   });
 
-  it('treats env values with secret-looking keys as secrets, and never quotes a URL with credentials', () => {
-    expect(read({ ...base, env: 'NPM_TOKEN=npm_abcdef123\nDEBUG=1' }).secrets).toEqual(['sk-ant-oat-abc', 'npm_abcdef123']);
+  it('masks what the secrets input gives, never env (plain by contract), and never quotes a URL with credentials', () => {
+    const { secrets } = testConfig({ ...base, env: 'NPM_TOKEN=plain-by-contract\nDEBUG=1', secrets: 'NPM_TOKEN=npm_abcdef123' });
+    expect(secrets).toEqual(expect.arrayContaining(['sk-ant-oat-abc', 'npm_abcdef123']));
+    expect(secrets).not.toContain('plain-by-contract');
     expect(rejection({ ...base, repos: 'ftp://bob:hunter2secret@host/r.git' }).message).not.toContain('hunter2secret');
-    expect(read({ ...base, repos: 'ssh://git@github.com/o/r.git' }).repos).toEqual([{ url: 'ssh://git@github.com/o/r.git' }]);
+    expect(testConfig({ ...base, repos: 'ssh://git@github.com/o/r.git' }).repos).toEqual([{ url: 'ssh://git@github.com/o/r.git' }]);
   });
 
   it('takes the Fly token from the environment and masks both its forms', () => {
-    const config = read({ ...base, backend: 'fly', app_name: 'agents' }, { FLY_API_TOKEN: 'FlyV1 fm2_abc,fm2_def' });
+    const config = testConfig({ ...base, backend: 'fly', app_name: 'agents' }, { FLY_API_TOKEN: 'FlyV1 fm2_abc,fm2_def' });
     expect(config.fly.apiToken).toBe('FlyV1 fm2_abc,fm2_def');
     expect(config.secrets).toEqual(expect.arrayContaining(['FlyV1 fm2_abc,fm2_def', 'fm2_abc,fm2_def']));
   });
@@ -109,7 +111,7 @@ describe('readConfig', () => {
   it('reads the prompt from a file', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'amt-prompt-')), 'task.md');
     writeFileSync(file, 'Run the tests\nand fix them\n');
-    expect(read({ claude_code_oauth_token: 't', prompt_file: file }).prompt).toBe(readFileSync(file, 'utf8'));
+    expect(testConfig({ claude_code_oauth_token: 't', prompt_file: file }).prompt).toBe(readFileSync(file, 'utf8'));
   });
 
   it('documents every input it reads in action.yml', () => {

@@ -1,11 +1,10 @@
 // The bundled action, run the way the runner runs it, on the local backend against the
 // real Docker engine.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAction, type ActionOptions } from '../helpers/action.js';
+import { containersOfRun, runAction, type ActionOptions } from '../helpers/action.js';
 import { BUSYBOX_IMAGE } from '../helpers/images.js';
 
 let runIds = Date.now() % 1_000_000;
@@ -22,11 +21,6 @@ function local(options: ActionOptions & { command: string }) {
   return { runId, run };
 }
 
-function containersOf(runId: string): string[] {
-  const out = execFileSync('docker', ['ps', '-aq', '--filter', `label=agent-machine-action-run=${runId}-1`], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean);
-}
-
 const sh = (script: string) => JSON.stringify(['sh', '-c', script]);
 
 describe('local backend through dist/index.js', () => {
@@ -41,10 +35,10 @@ describe('local backend through dist/index.js', () => {
     const log = readFileSync(result.outputs.log_file, 'utf8');
     expect(log).toContain('hello from the agent\n');
     expect(log).toContain('to stderr\n');
-    expect(result.summary).toContain('Agent machine run');
+    expect(result.summary).toContain(result.outputs.machine_id);
     expect(result.summary).toMatch(/Exit code<\/td><td>0 \(source: api\)/);
     expect(result.commands.filter((c) => c.command === 'error')).toEqual([]);
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 
   it('fails the step with exit 3 and the log tail, in an error and a group', async () => {
@@ -61,7 +55,7 @@ describe('local backend through dist/index.js', () => {
     expect(groupAt).toBeGreaterThan(-1);
     expect(result.stdout.slice(groupAt).split('::endgroup::')[0]).toContain('step 30');
     expect(result.summary).toContain('step 30');
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 
   it('never lets agent output issue workflow commands, live or in the tail', async () => {
@@ -92,7 +86,7 @@ describe('local backend through dist/index.js', () => {
     expect(result.code).toBe(1);
     expect(result.outputs).toMatchObject({ state: 'failed', conclusion: 'failure' });
     expect(result.commands.find((c) => c.command === 'error')!.message).toMatch(/OOM/);
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 
   it('times out, destroys the container and says so', async () => {
@@ -104,7 +98,7 @@ describe('local backend through dist/index.js', () => {
     const error = result.commands.find((c) => c.command === 'error')!;
     expect(error.message).toMatch(/did not exit within 2s/);
     expect(error.message).toContain('waiting forever');
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 
   it('annotates a broken Dockerfile with the build stderr', async () => {
@@ -119,7 +113,7 @@ describe('local backend through dist/index.js', () => {
     const annotation = result.commands.find((c) => c.command === 'error' && c.properties.includes('title=Image build failed'));
     expect(annotation?.message).toContain('the-build-broke-here');
     expect(result.outputs).toMatchObject({ conclusion: 'failure', exit_code: '', state: '' });
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 
   it('stops a long image build at once when the job is cancelled', async () => {
@@ -136,13 +130,13 @@ describe('local backend through dist/index.js', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(result.outputs).toMatchObject({ conclusion: 'cancelled', machine_id: '' });
     expect(result.commands.find((c) => c.command === 'error')!.message).toMatch(/cancelled before any machine was created/);
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 
   it.each([
-    [{ wait_timeout: '-1' }, /Input 'wait_timeout': '-1' is not a positive number/],
+    [{ wait_timeout: '-1' }, /Input 'wait_timeout': '-1' is not a number of seconds/],
     [{ backend: 'k8s' }, /Input 'backend': 'k8s' is not one of local, fly/],
-    [{ env: 'NOT A LINE' }, /Input 'env': line 1 must be KEY=VALUE/],
+    [{ env: 'NOT A LINE' }, /Input 'env': line 1 is not KEY=VALUE/],
     [{ command: 'make fix' }, /Input 'command': must be a JSON array/],
   ])('rejects bad input %j before any container exists', async (inputs, message) => {
     const { runId, run } = local({ command: sh('echo should not run'), inputs });
@@ -151,7 +145,7 @@ describe('local backend through dist/index.js', () => {
     expect(result.commands.find((c) => c.command === 'error')!.message).toMatch(message);
     expect(result.outputs).toMatchObject({ conclusion: 'failure', exit_code: '', state: '', machine_id: '' });
     expect(result.stdout).not.toContain('should not run');
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 
   it('never shows a secret: runner log, log file, summary, outputs', async () => {
@@ -180,7 +174,7 @@ describe('local backend through dist/index.js', () => {
     expect(result.code).not.toBe(0);
     expect(result.outputs.conclusion).toBe('cancelled');
     expect(result.outputs.machine_id).toMatch(/^[0-9a-f]{64}$/);
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
     const post = await runAction({ entry: 'post.js', inputs: { image: BUSYBOX_IMAGE, command: '["true"]' }, state: result.state, workDir: result.workDir });
     expect(post.code).toBe(0);
     expect(post.stdout).not.toMatch(/Destroyed/);
@@ -190,10 +184,10 @@ describe('local backend through dist/index.js', () => {
     const { runId, run } = local({ command: sh('echo agent-started; sleep 600'), signalWhen: 'agent-started', signals: [{ afterMs: 200, signal: 'SIGKILL' }] });
     const result = await run;
     expect(result.signal).toBe('SIGKILL');
-    expect(containersOf(runId)).toHaveLength(1);
+    expect(containersOfRun(runId)).toHaveLength(1);
     const post = await runAction({ entry: 'post.js', inputs: { image: BUSYBOX_IMAGE, command: '["true"]' }, state: result.state, workDir: result.workDir, env: { GITHUB_RUN_ID: runId } });
     expect(post.code).toBe(0);
     expect(post.stdout).toMatch(/Destroyed machine [0-9a-f]{64}/);
-    expect(containersOf(runId)).toEqual([]);
+    expect(containersOfRun(runId)).toEqual([]);
   });
 });

@@ -1,95 +1,90 @@
-// Drives a FlyDriver against the fake the way the run loop does: create, read logs while
-// waiting, stop the logs after exit, destroy in finally.
-import type { Config } from '../../src/config/config.js';
-import { FlyDriver, type FlyDriverOptions } from '../../src/machine/fly/driver.js';
-import type { Machine, MachineSpec, MachineStatus } from '../../src/machine/machine.js';
+// A FlyBackend against the fake Fly, driven by the action's own run loop (runMachine, a real
+// LogSink): what the action does between image and report, with the fake's record of every
+// request left to check.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FlyBackend, type FlyBackendOptions } from '../../src/machine/fly/backend.js';
+import type { MachineRef, MachineSpec } from '../../src/machine/machine.js';
+import { LogSink } from '../../src/run/log-sink.js';
+import type { MachineResult } from '../../src/run/outcome.js';
+import { runMachine } from '../../src/run/run.js';
 import { startFakeFly, type FakeFly, type Scenario } from '../fakes/fly-server.js';
+import { testSpec } from '../helpers/factories.js';
 
-/** A fly Config for this app and token (a FakeFly is one). */
-export function flyConfig(fake: { app: string; token: string }, overrides: Partial<Config> = {}): Config {
-  return {
-    repos: [],
-    backend: 'fly',
-    dockerfile: '/nonexistent/Dockerfile',
-    buildContext: '/nonexistent',
-    fly: { apiToken: fake.token, appName: fake.app, region: 'iad', cpus: 1, memoryMb: 256, cpuKind: 'shared' },
-    env: {},
-    waitTimeoutSeconds: 60,
-    raiseOnFailure: true,
-    logTailLines: 20,
-    comment: 'never',
-    triggerPhrase: '/fix',
-    allowForks: false,
-    secrets: [fake.token],
-    ...overrides,
-  };
-}
-
-export function fakeEnv(fake: FakeFly): NodeJS.ProcessEnv {
+/** The fake's endpoints as the seams FLY_FLAPS_BASE_URL, FLY_API_BASE_URL and FLY_REGISTRY_URL. */
+export function fakeEnv(fake: { url: string }): NodeJS.ProcessEnv {
   return { FLY_FLAPS_BASE_URL: fake.url, FLY_API_BASE_URL: fake.url, FLY_REGISTRY_URL: fake.url };
 }
 
-export function machineSpec(overrides: Partial<MachineSpec> = {}): MachineSpec {
-  return {
-    name: `amt-test-${Math.random().toString(36).slice(2, 10)}`,
-    image: 'registry.fly.io/amt-test:agent-1',
-    env: { FLAUDE_PROMPT: 'fix it' },
-    labels: { amt: '1', amt_run: 'run-1' },
-    guest: { cpus: 1, memoryMb: 256, cpuKind: 'shared' },
+/** A FlyBackend for the fake's app and token, pointed at it; nothing to build unless `options` says so. */
+export function flyBackend(fake: { app: string; token: string; url: string }, options: Partial<FlyBackendOptions> = {}): FlyBackend {
+  return new FlyBackend({
+    app: fake.app,
+    token: fake.token,
     region: 'iad',
-    ...overrides,
-  };
+    cpuKind: 'shared',
+    dockerfile: '/nonexistent/Dockerfile',
+    buildContext: '/nonexistent',
+    env: fakeEnv(fake),
+    ...options,
+  });
 }
 
-export interface RunOutcome {
+export interface FlyRun {
   fake: FakeFly;
-  driver: FlyDriver;
-  machine?: Machine;
-  status?: MachineStatus;
+  backend: FlyBackend;
+  /** What runMachine returned; undefined when it threw. */
+  result?: MachineResult;
+  /** What runMachine threw: only ever before a machine existed. */
   error?: Error;
+  /** The machine, once created. */
+  ref?: MachineRef;
+  /** The log file the sink wrote, whole. */
   log: string;
   warnings: string[];
+  /** `created ID` and `destroyed ID`, as runMachine reported them. */
+  events: string[];
 }
 
-export interface RunOptions {
-  waitTimeoutMs?: number;
-  /** How long logs may still be read after exit (the runner's grace). */
-  graceMs?: number;
-  driver?: FlyDriverOptions;
+export interface FlyRunOptions {
+  waitTimeoutSeconds?: number;
+  /** Cancel the run (as a SIGINT would) this long after it starts. */
+  cancelAfterMs?: number;
+  backend?: Partial<FlyBackendOptions>;
   spec?: Partial<MachineSpec>;
 }
 
-export async function runOnFake(scenario: Scenario, options: RunOptions = {}): Promise<RunOutcome> {
+export async function runOnFake(scenario: Scenario, options: FlyRunOptions = {}): Promise<FlyRun> {
   const fake = await startFakeFly(scenario);
   const warnings: string[] = [];
-  const driver = new FlyDriver(flyConfig(fake), { env: fakeEnv(fake), warn: (w) => warnings.push(w), ...options.driver });
-  const outcome: RunOutcome = { fake, driver, log: '', warnings };
+  const warn = (message: string) => void warnings.push(message);
+  const run: FlyRun = { fake, backend: flyBackend(fake, { warn, ...options.backend }), log: '', warnings, events: [] };
+  const dir = mkdtempSync(join(tmpdir(), 'amt-fly-run-'));
+  const sink = new LogSink({ file: join(dir, 'log'), secrets: [fake.token], tailLines: 20 });
+  const cancel = new AbortController();
+  const cancelling = options.cancelAfterMs === undefined ? undefined : setTimeout(() => cancel.abort(new Error('SIGINT')), options.cancelAfterMs);
   try {
-    const machine = await driver.create(machineSpec(options.spec));
-    outcome.machine = machine;
-    let markExited!: () => void;
-    const exited = new Promise<void>((resolve) => { markExited = resolve; });
-    const stopLogs = new AbortController();
-    const reading = (async () => {
-      for await (const chunk of machine.logs({ stop: stopLogs.signal, exited })) outcome.log += chunk;
-    })();
-    const deadline = AbortSignal.timeout(options.waitTimeoutMs ?? 30_000);
-    try {
-      outcome.status = await machine.wait(deadline);
-    } catch (err) {
-      outcome.error = err as Error;
-      stopLogs.abort();
-    } finally {
-      markExited();
-    }
-    const grace = setTimeout(() => stopLogs.abort(), options.graceMs ?? 5_000);
-    await reading;
-    clearTimeout(grace);
-    await machine.destroy();
+    run.result = await runMachine(run.backend, testSpec(options.spec), sink, {
+      waitTimeoutSeconds: options.waitTimeoutSeconds ?? 30,
+      idleTimeoutSeconds: 0,
+      cancel: cancel.signal,
+      onCreated: (ref) => {
+        run.ref = ref;
+        run.events.push(`created ${ref.id}`);
+      },
+      onDestroyed: (ref) => void run.events.push(`destroyed ${ref.id}`),
+      warn,
+    });
   } catch (err) {
-    outcome.error ??= err as Error;
+    run.error = err as Error;
+  } finally {
+    clearTimeout(cancelling);
+    sink.end(); // runMachine ends it once a machine exists; not when the create threw
+    run.log = readFileSync(join(dir, 'log'), 'utf8');
+    rmSync(dir, { recursive: true, force: true });
   }
-  return outcome;
+  return run;
 }
 
 /** Every form the token could leak in. */

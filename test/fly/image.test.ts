@@ -8,12 +8,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlyAPIError, ImageBuildError } from '../../src/errors.js';
 import { contentTag } from '../../src/image/tag.js';
 import { FlyClient } from '../../src/machine/fly/client.js';
-import { FlyDriver } from '../../src/machine/fly/driver.js';
 import { manifestExists } from '../../src/machine/fly/registry.js';
 import { startLocalRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { startFakeFly, type FakeFly } from '../fakes/fly-server.js';
 import { BUSYBOX_IMAGE } from '../helpers/images.js';
-import { fakeEnv, flyConfig, tokenForms } from './harness.js';
+import { fakeEnv, flyBackend, tokenForms } from './harness.js';
 
 const temps: string[] = [];
 const fakes: FakeFly[] = [];
@@ -83,22 +82,22 @@ describe('registry exists-check against the fake', () => {
     const f = await fake(['amt-test:given', `amt-test:${tag}`]);
     const host = new URL(f.url).host;
     const lines: string[] = [];
-    const given = new FlyDriver(flyConfig(f, { image: `${host}/amt-test:given`, ...ctx }), { env: fakeEnv(f) });
+    const given = flyBackend(f, { image: `${host}/amt-test:given`, ...ctx });
     expect(await given.prepareImage((l) => lines.push(l))).toBe(`${host}/amt-test:given`);
-    const bundled = new FlyDriver(flyConfig(f, ctx), { env: fakeEnv(f) });
+    const bundled = flyBackend(f, ctx);
     expect(await bundled.prepareImage((l) => lines.push(l))).toBe(`${host}/amt-test:${tag}`);
     expect(lines.join('\n')).not.toMatch(/building/);
-    const elsewhere = new FlyDriver(flyConfig(f, { image: 'ghcr.io/acme/agent:1', ...ctx }), { env: fakeEnv(f) });
+    const elsewhere = flyBackend(f, { image: 'ghcr.io/acme/agent:1', ...ctx });
     expect(await elsewhere.prepareImage(() => {})).toBe('ghcr.io/acme/agent:1');
   });
 
   it('turns a real docker build failure into ImageBuildError with its stderr', async () => {
     const f = await fake();
-    const driver = new FlyDriver(flyConfig(f, context(`FROM ${BUSYBOX_IMAGE}\nRUN echo about-to-fail >&2 && exit 3\n`)), { env: fakeEnv(f) });
-    const error = await driver.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
+    const backend = flyBackend(f, context(`FROM ${BUSYBOX_IMAGE}\nRUN echo about-to-fail >&2 && exit 3\n`));
+    const error = await backend.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
     expect(error).toBeInstanceOf(ImageBuildError);
     expect(error).toMatchObject({ code: 'IMAGE_BUILD' });
-    expect(error!.returncode).not.toBe(0);
+    expect(error!.exitCode).not.toBe(0);
     expect(error!.message).toMatch(/docker build failed/);
     expect(error!.stderr).toMatch(/returned a non-zero code: 3|exit code: 3/);
   });
@@ -106,8 +105,8 @@ describe('registry exists-check against the fake', () => {
   it('turns a failed login/push into ImageBuildError without the token', async () => {
     // The fake answers the exists-check but is no registry a docker client can log in to.
     const f = await fake();
-    const driver = new FlyDriver(flyConfig(f, context(`FROM ${BUSYBOX_IMAGE}\nCOPY nonce.txt /nonce.txt\n`)), { env: fakeEnv(f) });
-    const error = await driver.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
+    const backend = flyBackend(f, context(`FROM ${BUSYBOX_IMAGE}\nCOPY nonce.txt /nonce.txt\n`));
+    const error = await backend.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
     expect(error).toBeInstanceOf(ImageBuildError);
     expect(error!.message).toMatch(/docker (login|push) failed/);
     for (const form of tokenForms(f.token)) expect(error!.message).not.toContain(form);
@@ -126,14 +125,15 @@ describe('a real push to a local docker-registry', () => {
 
   it('builds and pushes a missing image once; the exists-check then finds it', async () => {
     const ctx = context(`FROM ${BUSYBOX_IMAGE}\nCOPY nonce.txt /nonce.txt\n`);
-    const env = { FLY_FLAPS_BASE_URL: 'http://127.0.0.1:9', FLY_API_BASE_URL: 'http://127.0.0.1:9', FLY_REGISTRY_URL: registryUrl };
-    const driver = new FlyDriver(flyConfig({ app: 'amt-test', token: 'fm2_local-registry-token' }, ctx), { env });
-    const client = new FlyClient({ token: 'fm2_local-registry-token', env });
+    const target = { app: 'amt-test', token: 'fm2_local-registry-token', url: 'http://127.0.0.1:9' };
+    const env = { ...fakeEnv(target), FLY_REGISTRY_URL: registryUrl };
+    const backend = flyBackend(target, { ...ctx, env });
+    const client = new FlyClient({ token: target.token, env });
     const tag = `agent-${await contentTag(ctx.dockerfile, ctx.buildContext)}`;
     expect(await manifestExists(client, 'amt-test', tag)).toBe(false);
 
     const first: string[] = [];
-    const ref = await driver.prepareImage((l) => first.push(l));
+    const ref = await backend.prepareImage((l) => first.push(l));
     expect(ref).toBe(`${new URL(registryUrl).host}/amt-test:${tag}`);
     expect(first.join('\n')).toMatch(/not in the registry: building/);
     expect(await manifestExists(client, 'amt-test', tag)).toBe(true);
@@ -141,7 +141,7 @@ describe('a real push to a local docker-registry', () => {
     expect(readFileSync(join(dockerConfig, 'config.json'), 'utf8')).not.toContain(new URL(registryUrl).host);
 
     const second: string[] = [];
-    expect(await driver.prepareImage((l) => second.push(l))).toBe(ref);
+    expect(await backend.prepareImage((l) => second.push(l))).toBe(ref);
     expect(second).toEqual([`Image ${ref} is in the registry`]);
   });
 });

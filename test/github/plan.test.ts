@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../src/config/config.js';
-import { STICKY_MARKER } from '../../src/github/comment.js';
+import { STICKY_MARKER } from '../../src/github/replies.js';
 import { planRun, type Context } from '../../src/github/plan.js';
 import type { RunOutcome } from '../../src/run/outcome.js';
 import { Secrets } from '../../src/secrets.js';
@@ -97,7 +97,7 @@ describe('a /fix comment on a pull request', () => {
     expect(p.skip).toBeUndefined();
     expect(p.repos).toEqual([{ url: 'https://github.com/Codertocat/Hello-World.git', branch: 'changes' }]);
     expect(p.pushBranch).toBe('changes');
-    expect(p.pullRequestNumber).toBe(2);
+    expect(p.pullRequest.pullRequestNumber).toBe(2);
     expect(p.prompt).toMatch(/^make the tests pass\n/);
     for (const part of ['Repository: Codertocat/Hello-World', 'Pull request: #2 "Update the README with new information."', `${REPO_URL}/pull/2`,
       'Base branch: master; head branch: changes', `Requested by: @Codertocat (${REPO_URL}/issues/1#issuecomment-492700400)`, 'pushed to the branch changes']) {
@@ -107,7 +107,7 @@ describe('a /fix comment on a pull request', () => {
     expect(callsTo('GET', /\/collaborators\/Codertocat\/permission$/)).toHaveLength(1);
     expect(callsTo('GET', /^\/repos\/Codertocat\/Hello-World\/pulls\/2$/)).toHaveLength(1);
 
-    await p.comment.running({ backend: 'local', machineId: 'c0ffee42' });
+    await p.pullRequest.started({ backend: 'local', id: 'c0ffee42' });
     expect(stickies(2)).toHaveLength(1);
     const running = stickies(2)[0];
     expect(running.body).toContain('Agent running');
@@ -115,10 +115,9 @@ describe('a /fix comment on a pull request', () => {
     expect(running.body).toContain('backend `local`');
     expect(running.body).toContain(`(${RUN_URL})`);
     expect(running.body).toContain('> make the tests pass');
-    expect(p.comment.id).toBe(running.id);
+    expect(p.pullRequest.commentId).toBe(running.id);
 
-    await p.afterRun(outcome({ pushed: { branch: 'changes', sha: SHA } }));
-    await p.comment.finish(outcome({ pushed: { branch: 'changes', sha: SHA } }));
+    await p.pullRequest.finished(outcome({ pushed: { branch: 'changes', sha: SHA } }));
     expect(stickies(2)).toHaveLength(1);
     const done = stickies(2)[0];
     expect(done.id).toBe(running.id);
@@ -134,7 +133,7 @@ describe('a /fix comment on a pull request', () => {
     const p = await plan('issue_comment', prComment('/fix'), { prompt: 'Run the tests and fix failures' });
     expect(p.skip).toBeUndefined();
     expect(p.prompt).toMatch(/^Run the tests and fix failures\n/);
-    await p.comment.finish(outcome());
+    await p.pullRequest.finished(outcome());
     expect(stickies(2)[0].body).toContain('No changes.');
   });
 
@@ -151,8 +150,8 @@ describe('a /fix comment on a pull request', () => {
     expect(fake.comments[0].body).toMatch(/^<!-- agent-machine-action:reply -->\n@Codertocat only people with write access/);
     expect(callsTo('GET', /\/pulls\//)).toHaveLength(0);
     const before = fake.calls.length;
-    await p.comment.running({ backend: 'local' });
-    await p.comment.finish(outcome({ conclusion: 'skipped' }));
+    await p.pullRequest.started({ backend: 'local', id: '' });
+    await p.pullRequest.finished(outcome({ conclusion: 'skipped' }));
     expect(fake.calls).toHaveLength(before);
   });
 
@@ -182,9 +181,9 @@ describe('a /fix comment on a pull request', () => {
     const planted = { issue_number: 2, body: `${STICKY_MARKER}\nnot the action's`, user: { login: 'mallory', type: 'User' } };
     await startFake({ comments: [planted] });
     const p = await plan('issue_comment', prComment('/fix x'));
-    await p.comment.running({ backend: 'local', machineId: 'm1' });
+    await p.pullRequest.started({ backend: 'local', id: 'm1' });
     expect(callsTo('PATCH', /\/issues\/comments\//)).toEqual([]);
-    expect(fake.comments.find((c) => c.id === p.comment.id)?.user.type).toBe('Bot');
+    expect(fake.comments.find((c) => c.id === p.pullRequest.commentId)?.user.type).toBe('Bot');
     expect(fake.comments.find((c) => c.user.login === 'mallory')?.body).toBe(planted.body);
   });
 
@@ -192,15 +191,15 @@ describe('a /fix comment on a pull request', () => {
     const chatter = Array.from({ length: 130 }, (_, i) => ({ issue_number: 2, body: `comment ${i}`, user: { login: 'someone', type: 'User' } }));
     await startFake({ comments: chatter });
     const first = await plan('issue_comment', prComment('/fix first try'));
-    await first.comment.running({ backend: 'local', machineId: 'm1' });
-    await first.comment.finish(outcome({ conclusion: 'failure', exitCode: 1, logTail: ['boom'] }));
-    const id = first.comment.id;
+    await first.pullRequest.started({ backend: 'local', id: 'm1' });
+    await first.pullRequest.finished(outcome({ conclusion: 'failure', exitCode: 1, logTail: ['boom'] }));
+    const id = first.pullRequest.commentId;
 
     const second = await plan('issue_comment', prComment('/fix second try', (p) => { p.comment.id = 492700999; }));
-    expect(second.comment.id).toBeUndefined();
-    await second.comment.running({ backend: 'fly', machineId: 'm2' });
-    expect(second.comment.id).toBe(id);
-    await second.comment.finish(outcome({ backend: 'fly', machineId: 'm2', pushed: { branch: 'changes', sha: SHA } }));
+    expect(second.pullRequest.commentId).toBeUndefined();
+    await second.pullRequest.started({ backend: 'fly', id: 'm2' });
+    expect(second.pullRequest.commentId).toBe(id);
+    await second.pullRequest.finished(outcome({ backend: 'fly', machineId: 'm2', pushed: { branch: 'changes', sha: SHA } }));
 
     expect(stickies(2)).toHaveLength(1);
     expect(stickies(2)[0].id).toBe(id);
@@ -215,20 +214,20 @@ describe('a /fix comment on a pull request', () => {
   it('when the comment was deleted between runs, posts a new one', async () => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix'), { prompt: 'fix' });
-    await p.comment.running({ backend: 'local', machineId: 'm1' });
+    await p.pullRequest.started({ backend: 'local', id: 'm1' });
     fake.comments.splice(0);
-    await p.comment.finish(outcome());
+    await p.pullRequest.finished(outcome());
     expect(stickies(2)).toHaveLength(1);
-    expect(p.comment.id).toBe(stickies(2)[0].id);
+    expect(p.pullRequest.commentId).toBe(stickies(2)[0].id);
     expect(warnings()).toEqual([]);
   });
 
   it('a failed run: the comment shows exit code, state and the log tail in a collapsible block', async () => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix make the tests pass'));
-    await p.comment.running({ backend: 'local', machineId: 'c0ffee42' });
+    await p.pullRequest.started({ backend: 'local', id: 'c0ffee42' });
     const tail = ['> vitest run', 'FAIL test/a.test.ts', 'expected ```3``` to be 4', 'Tests: 1 failed'];
-    await p.comment.finish(outcome({ conclusion: 'failure', exitCode: 3, state: 'stopped', logTail: tail, error: 'Machine c0ffee42 exited with code 3' }));
+    await p.pullRequest.finished(outcome({ conclusion: 'failure', exitCode: 3, state: 'stopped', logTail: tail, error: 'Machine c0ffee42 exited with code 3' }));
     const body = stickies(2)[0].body;
     expect(body).toContain('Agent failed after 1m 5s');
     expect(body).toContain('Exit code 3, state `stopped`.');
@@ -245,7 +244,7 @@ describe('a /fix comment on a pull request', () => {
   ] as [string, Partial<RunOutcome>, string[]][])('%s is reported in the same comment', async (_case, change, parts) => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix x'));
-    await p.comment.finish(outcome({ logTail: ['last line'], ...change }));
+    await p.pullRequest.finished(outcome({ logTail: ['last line'], ...change }));
     for (const part of parts) expect(stickies(2)[0].body).toContain(part);
     expect(stickies(2)[0].body).toContain('last line');
   });
@@ -256,9 +255,9 @@ describe('a GitHub API error while commenting', () => {
     await startFake({ faults: [{ method: 'POST', path: /\/reactions$/, status: 500 }, { method: 'POST', path: /\/comments$/, status: 403 }] });
     const p = await plan('issue_comment', prComment('/fix make the tests pass'));
     expect(p.pushBranch).toBe('changes');
-    await expect(p.comment.running({ backend: 'local', machineId: 'm1' })).resolves.toBeUndefined();
-    await expect(p.comment.finish(outcome({ conclusion: 'failure', exitCode: 2 }))).resolves.toBeUndefined();
-    expect(p.comment.id).toBeUndefined();
+    await expect(p.pullRequest.started({ backend: 'local', id: 'm1' })).resolves.toBeUndefined();
+    await expect(p.pullRequest.finished(outcome({ conclusion: 'failure', exitCode: 2 }))).resolves.toEqual({ commentId: undefined, commentUrl: undefined, pullRequestNumber: 2 });
+    expect(p.pullRequest.commentId).toBeUndefined();
     expect(warnings()).toEqual([
       expect.stringMatching(/^::warning::Could not react to the triggering comment: 500 Injected fault/),
       expect.stringMatching(/^::warning::Could not update the run comment: 403 Injected fault/),
@@ -269,10 +268,10 @@ describe('a GitHub API error while commenting', () => {
   it('a failing update after a successful post is a warning too, and the next write recovers', async () => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix x'));
-    await p.comment.running({ backend: 'local', machineId: 'm1' });
+    await p.pullRequest.started({ backend: 'local', id: 'm1' });
     fake.fault({ method: 'PATCH', path: /\/issues\/comments\//, status: 422, times: 1 });
-    await p.comment.running({ backend: 'local', machineId: 'm1' });
-    await p.comment.finish(outcome());
+    await p.pullRequest.started({ backend: 'local', id: 'm1' });
+    await p.pullRequest.finished(outcome());
     expect(warnings()).toHaveLength(1);
     expect(stickies(2)).toHaveLength(1);
     expect(stickies(2)[0].body).toContain('Agent finished');
@@ -285,14 +284,14 @@ describe('a GitHub API error while commenting', () => {
     expect(callsTo('GET', /\/permission$/).map((c) => c.status)).toEqual([502, 200]);
     expect(callsTo('POST', /\/reactions$/).map((c) => c.status)).toEqual([429, 201]);
     fake.fault({ method: 'POST', path: /\/issues\/2\/comments$/, status: 502, times: 1 });
-    await p.comment.running({ backend: 'local', machineId: 'm1' });
+    await p.pullRequest.started({ backend: 'local', id: 'm1' });
     expect(callsTo('POST', /\/issues\/2\/comments$/).map((c) => c.status)).toEqual([502]);
     expect(warnings()).toEqual([expect.stringMatching(/^::warning::Could not update the run comment: 502/)]);
   });
 
   it('the permission check failing is not a comment: planRun rejects with GITHUB_API', async () => {
     await startFake({ faults: [{ path: /\/permission$/, status: 503 }] });
-    await expect(plan('issue_comment', prComment('/fix x'))).rejects.toMatchObject({ code: 'GITHUB_API', status: 503 });
+    await expect(plan('issue_comment', prComment('/fix x'))).rejects.toMatchObject({ code: 'GITHUB_API', statusCode: 503 });
   });
 });
 
@@ -312,13 +311,14 @@ describe('pull request from a fork', () => {
     await startFake({ pulls: [fork] });
     const p = await plan('issue_comment', prComment('/fix look at this'), { allow_forks: 'true' });
     expect(p.skip).toBeUndefined();
-    expect(p.repos).toEqual([{ url: 'https://github.com/outsider/Hello-World.git', branch: 'changes' }]);
+    // The fork's head as it was when the run was accepted: a push after the /fix doesn't run.
+    expect(p.repos).toEqual([{ url: 'https://github.com/outsider/Hello-World.git', branch: 'changes', commit: fork.head.sha }]);
     expect(p.pushBranch).toBeUndefined();
     expect(p.prompt).toContain('head branch: changes in the fork outsider/Hello-World');
     expect(p.prompt).toContain('This run is read-only: nothing you change will be pushed.');
-    await p.comment.running({ backend: 'local', machineId: 'm1' });
-    expect(stickies(2)[0].body).toContain('Read-only: pull request from the fork outsider/Hello-World; nothing will be pushed.');
-    await p.comment.finish(outcome());
+    await p.pullRequest.started({ backend: 'local', id: 'm1' });
+    expect(stickies(2)[0].body).toContain(`Read-only: pull request from the fork outsider/Hello-World, at commit ${fork.head.sha.slice(0, 12)}; nothing will be pushed.`);
+    await p.pullRequest.finished(outcome());
     expect(stickies(2)[0].body).toContain('nothing was pushed.');
   });
 });
@@ -336,7 +336,8 @@ describe('pull_request and review comment events', () => {
 
   it.each(['labeled', 'synchronize', 'reopened'])('pull_request %s runs too', async (action) => {
     await startFake();
-    const p = await plan('pull_request', example('pull_request', action), { prompt: 'go' });
+    // Labelled `agent`, the one label that starts a run (the example's own is `bug`).
+    const p = await plan('pull_request', example('pull_request', action, (e) => { if (e.label) e.label.name = 'agent'; }), { prompt: 'go' });
     expect(p.skip).toBeUndefined();
     expect(p.pushBranch).toBe('changes');
   });
@@ -365,23 +366,22 @@ describe('a /fix comment on an issue', () => {
     const p = await plan('issue_comment', issueComment('/fix correct the spelling'));
     expect(p.repos).toEqual([{ url: 'https://github.com/Codertocat/Hello-World.git', branch: 'master' }]);
     expect(p.pushBranch).toBe('agent/issue-1');
-    expect(p.pullRequestNumber).toBeUndefined();
+    expect(p.pullRequest.pullRequestNumber).toBeUndefined();
     expect(p.prompt).toContain('Issue: #1 "Spelling error in the README file"');
     expect(p.prompt).toContain("It looks like you accidently spelled 'commit' with two 't's.");
     expect(callsTo('GET', /\/branches\/agent%2Fissue-1$/)).toHaveLength(1);
 
-    await p.comment.running({ backend: 'local', machineId: 'm1' });
+    await p.pullRequest.started({ backend: 'local', id: 'm1' });
     const done = outcome({ pushed: { branch: 'agent/issue-1', sha: SHA } });
-    expect(await p.afterRun(done)).toEqual({ pullRequestNumber: 101 });
+    expect((await p.pullRequest.finished(done)).pullRequestNumber).toBe(101);
     expect(callsTo('POST', /\/pulls$/).map((c) => c.body)).toEqual([expect.objectContaining({ head: 'agent/issue-1', base: 'master', title: 'Agent: Spelling error in the README file', body: expect.stringContaining('Closes #1.') })]);
-    await p.comment.finish(done);
     expect(stickies(1)[0].body).toContain(`to \`agent/issue-1\`. Opened #101.`);
   });
 
   it('opens no pull request when nothing was pushed', async () => {
     await startFake();
     const p = await plan('issue_comment', issueComment('/fix'), { prompt: 'fix it' });
-    expect(await p.afterRun(outcome())).toEqual({});
+    expect((await p.pullRequest.finished(outcome())).pullRequestNumber).toBeUndefined();
     expect(callsTo('POST', /\/pulls$/)).toHaveLength(0);
   });
 
@@ -389,13 +389,13 @@ describe('a /fix comment on an issue', () => {
     await startFake({ branches: ['agent/issue-1'], pulls: [{ number: 7, state: 'open', head: { ref: 'agent/issue-1' } }] });
     const p = await plan('issue_comment', issueComment('/fix also the other typo'));
     expect(p.repos).toEqual([{ url: 'https://github.com/Codertocat/Hello-World.git', branch: 'agent/issue-1' }]);
-    expect(await p.afterRun(outcome({ pushed: { branch: 'agent/issue-1', sha: SHA } }))).toEqual({ pullRequestNumber: 7 });
+    expect((await p.pullRequest.finished(outcome({ pushed: { branch: 'agent/issue-1', sha: SHA } }))).pullRequestNumber).toBe(7);
   });
 
   it('failing to open the pull request is a warning, not an error', async () => {
     await startFake({ faults: [{ method: 'POST', path: /\/pulls$/, status: 403 }] });
     const p = await plan('issue_comment', issueComment('/fix x'));
-    expect(await p.afterRun(outcome({ pushed: { branch: 'agent/issue-1', sha: SHA } }))).toEqual({});
+    expect((await p.pullRequest.finished(outcome({ pushed: { branch: 'agent/issue-1', sha: SHA } }))).pullRequestNumber).toBeUndefined();
     expect(warnings()).toEqual([expect.stringMatching(/^::warning::Could not open a pull request from agent\/issue-1: 403/)]);
   });
 });
@@ -415,8 +415,8 @@ describe('comment modes and workflow_dispatch', () => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix x'), { comment: 'never' });
     expect(p.pushBranch).toBe('changes');
-    await p.comment.running({ backend: 'local' });
-    await p.comment.finish(outcome());
+    await p.pullRequest.started({ backend: 'local', id: '' });
+    await p.pullRequest.finished(outcome());
     expect(fake.reactions).toEqual([]);
     expect(fake.comments).toEqual([]);
   });
@@ -426,12 +426,12 @@ describe('comment modes and workflow_dispatch', () => {
     const auto = await plan('workflow_dispatch', dispatch(), { prompt: 'fix', pull_request_number: '2' });
     expect(auto.repos).toEqual([{ url: 'https://github.com/Codertocat/Hello-World.git', branch: 'changes' }]);
     expect(auto.pushBranch).toBe('changes');
-    await auto.comment.running({ backend: 'local' });
+    await auto.pullRequest.started({ backend: 'local', id: '' });
     expect(fake.comments).toEqual([]);
     expect(callsTo('GET', /\/permission$/)).toHaveLength(0);
 
     const always = await plan('workflow_dispatch', dispatch(), { prompt: 'fix', pull_request_number: '2', comment: 'always' });
-    await always.comment.running({ backend: 'fly', machineId: 'm9' });
+    await always.pullRequest.started({ backend: 'fly', id: 'm9' });
     expect(stickies(2)).toHaveLength(1);
   });
 
@@ -461,10 +461,9 @@ it('no secret reaches any request GitHub receives, whatever path the text took',
     e.comment.body = leaky;
     e.issue.title = `Leaks ${CLAUDE}`;
   }));
-  await p.comment.running({ backend: 'local', machineId: 'm1' });
+  await p.pullRequest.started({ backend: 'local', id: 'm1' });
   const failed = outcome({ conclusion: 'failure', exitCode: 1, logTail: [`token=${TOKEN}`, `key ${CLAUDE}`], error: `bad ${TOKEN}`, pushed: { branch: 'agent/issue-1', sha: SHA } });
-  await p.afterRun(failed);
-  await p.comment.finish(failed);
+  await p.pullRequest.finished(failed);
 
   const bodies = fake.calls.map((c) => c.rawBody).filter(Boolean);
   expect(bodies.length).toBeGreaterThanOrEqual(4); // reply, running, PR, finish

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration } from '../../src/github/comment.js';
+import { formatDuration } from '../../src/report/format.js';
 import { isBot, taskAfterPhrase } from '../../src/github/trigger.js';
 
 describe('taskAfterPhrase', () => {

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Fake claude for the entrypoint tests: records how it was called, edits the tree, exits FAKE_EXIT.
+# Fake claude for the entrypoint tests: records how it was called (argv, stdin), edits the tree, exits FAKE_EXIT.
 printf '%s\0' "$@" >"$FAKE_RECORD/argv"
+cat >"$FAKE_RECORD/stdin"
 pwd >"$FAKE_RECORD/cwd"
 id -un >"$FAKE_RECORD/user"
 if [ -n "${FAKE_EDIT:-}" ]; then echo "$FAKE_EDIT" >>agent-edit.txt; fi

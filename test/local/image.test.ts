@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImageBuildError } from '../../src/errors.js';
 import { DockerApi } from '../../src/machine/local/docker-api.js';
-import { BUNDLED_IMAGE_REPO, LocalDriver } from '../../src/machine/local/driver.js';
+import { BUNDLED_IMAGE_REPO, LocalBackend } from '../../src/machine/local/backend.js';
 import { BUSYBOX_IMAGE, imageExists } from '../helpers/images.js';
 import { startLocalRegistry } from '../helpers/registry.js';
-import { cleanUp, readAll, testRun } from './helpers.js';
+import { cleanUp, localBackend, readAll, testRun } from './helpers.js';
 
 const api = DockerApi.fromEnv();
 const { labels, spec } = testRun();
@@ -33,9 +33,9 @@ function context(dockerfile: string): { dockerfile: string; buildContext: string
   return { dockerfile: join(dir, 'Dockerfile'), buildContext: dir };
 }
 
-function driverFor(config: { image?: string; dockerfile: string; buildContext: string }, buildTimeoutMs?: number): { driver: LocalDriver; log: string[] } {
-  const log: string[] = [];
-  return { driver: new LocalDriver(config, { api, buildTimeoutMs }), log };
+/** A backend for this image source (no `image`: the bundled one), and the lines prepareImage logged. */
+function backendFor(source: { image?: string; dockerfile: string; buildContext: string }, buildTimeoutMs?: number): { backend: LocalBackend; log: string[] } {
+  return { backend: localBackend(api, { image: undefined, ...source, buildTimeoutMs }), log: [] };
 }
 
 const imageId = (ref: string) => execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', ref]).toString().trim();
@@ -43,8 +43,8 @@ const imageId = (ref: string) => execFileSync('docker', ['image', 'inspect', '--
 describe('prepareImage (local)', () => {
   it('uses an image the engine has without building', async () => {
     // The Dockerfile does not exist: any build attempt would fail.
-    const { driver, log } = driverFor({ image: BUSYBOX_IMAGE, dockerfile: '/nonexistent/Dockerfile', buildContext: '/nonexistent' });
-    await expect(driver.prepareImage((line) => log.push(line))).resolves.toBe(BUSYBOX_IMAGE);
+    const { backend, log } = backendFor({ image: BUSYBOX_IMAGE, dockerfile: '/nonexistent/Dockerfile', buildContext: '/nonexistent' });
+    await expect(backend.prepareImage((line) => log.push(line))).resolves.toBe(BUSYBOX_IMAGE);
     expect(log.join('\n')).toMatch(/Using image amt-test-busybox:1/);
   });
 
@@ -56,8 +56,8 @@ describe('prepareImage (local)', () => {
       execFileSync('docker', ['push', ref], { stdio: 'ignore' });
       execFileSync('docker', ['image', 'rm', ref], { stdio: 'ignore' });
       images.push(ref);
-      const { driver, log } = driverFor({ image: ref, dockerfile: '/nonexistent/Dockerfile', buildContext: '/nonexistent' });
-      await expect(driver.prepareImage((line) => log.push(line))).resolves.toBe(ref);
+      const { backend, log } = backendFor({ image: ref, dockerfile: '/nonexistent/Dockerfile', buildContext: '/nonexistent' });
+      await expect(backend.prepareImage((line) => log.push(line))).resolves.toBe(ref);
       expect(log).toEqual([`Pulled image ${ref}`]);
       expect(imageExists(ref)).toBe(true);
     } finally {
@@ -68,15 +68,15 @@ describe('prepareImage (local)', () => {
   it('builds a missing image under its name from the Dockerfile, and runs it', async () => {
     const tag = `amt-test-built:${randomUUID().slice(0, 8)}`;
     images.push(tag);
-    const { driver, log } = driverFor({ image: tag, ...context(`FROM ${BUSYBOX_IMAGE}\nRUN echo built-here > /built.txt\nCMD ["cat", "/built.txt"]\n`) });
+    const { backend, log } = backendFor({ image: tag, ...context(`FROM ${BUSYBOX_IMAGE}\nRUN echo built-here > /built.txt\nCMD ["cat", "/built.txt"]\n`) });
     expect(imageExists(tag)).toBe(false);
-    await expect(driver.prepareImage((line) => log.push(line))).resolves.toBe(tag);
+    await expect(backend.prepareImage((line) => log.push(line))).resolves.toBe(tag);
     expect(imageExists(tag)).toBe(true);
     expect(log[0]).toMatch(new RegExp(`Could not pull ${tag}`)); // no registry reachable here: the pull fails, the build follows
     expect(log[1]).toMatch(new RegExp(`Building image ${tag}`));
     expect(log.length).toBeGreaterThan(1); // the build's own lines were streamed
 
-    const machine = await driver.create(spec(undefined, { image: tag }));
+    const machine = await backend.create(spec(undefined, { image: tag }));
     await machine.wait(new AbortController().signal);
     expect(await readAll(machine)).toBe('built-here\n');
     await machine.destroy();
@@ -85,11 +85,11 @@ describe('prepareImage (local)', () => {
   it('turns a broken Dockerfile into ImageBuildError carrying the build stderr', async () => {
     const tag = `amt-test-broken:${randomUUID().slice(0, 8)}`;
     images.push(tag);
-    const { driver } = driverFor({ image: tag, ...context(`FROM ${BUSYBOX_IMAGE}\nRUN echo about-to-fail; exit 7\n`) });
-    const err = await driver.prepareImage(() => {}).catch((e: unknown) => e);
+    const { backend } = backendFor({ image: tag, ...context(`FROM ${BUSYBOX_IMAGE}\nRUN echo about-to-fail; exit 7\n`) });
+    const err = await backend.prepareImage(() => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageBuildError);
     expect(err).toMatchObject({ code: 'IMAGE_BUILD' });
-    expect((err as ImageBuildError).returncode).not.toBe(0);
+    expect((err as ImageBuildError).exitCode).not.toBe(0);
     expect((err as ImageBuildError).stderr).toMatch(/non-zero code: 7|exit code: 7/);
     expect(imageExists(tag)).toBe(false);
   });
@@ -97,9 +97,9 @@ describe('prepareImage (local)', () => {
   it('turns a build that outlives its timeout into ImageBuildError', async () => {
     const tag = `amt-test-slow:${randomUUID().slice(0, 8)}`;
     images.push(tag);
-    const { driver } = driverFor({ image: tag, ...context(`FROM ${BUSYBOX_IMAGE}\nRUN sleep 30\n`) }, 1500);
+    const { backend } = backendFor({ image: tag, ...context(`FROM ${BUSYBOX_IMAGE}\nRUN sleep 30\n`) }, 1500);
     const started = Date.now();
-    const err = await driver.prepareImage(() => {}).catch((e: unknown) => e);
+    const err = await backend.prepareImage(() => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageBuildError);
     expect((err as ImageBuildError).stderr).toMatch(/timed out after 1.5s/);
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -107,21 +107,21 @@ describe('prepareImage (local)', () => {
 
   it('tags the bundled image by content and builds it only once', async () => {
     const files = context(`FROM ${BUSYBOX_IMAGE}\nCOPY unique.txt /unique.txt\n`);
-    const first = driverFor(files);
-    const tag = await first.driver.prepareImage((line) => first.log.push(line));
+    const first = backendFor(files);
+    const tag = await first.backend.prepareImage((line) => first.log.push(line));
     images.push(tag);
     expect(tag).toMatch(new RegExp(`^${BUNDLED_IMAGE_REPO}:[0-9a-f]{16}$`));
     expect(first.log[0]).toMatch(/^Building image/);
     const id = imageId(tag);
 
-    const second = driverFor(files);
-    await expect(second.driver.prepareImage((line) => second.log.push(line))).resolves.toBe(tag);
+    const second = backendFor(files);
+    await expect(second.backend.prepareImage((line) => second.log.push(line))).resolves.toBe(tag);
     expect(second.log).toEqual([`Using image ${tag} from the Docker engine`]);
     expect(imageId(tag)).toBe(id);
 
     writeFileSync(join(files.buildContext, 'unique.txt'), 'changed');
-    const third = driverFor(files);
-    const changed = await third.driver.prepareImage((line) => third.log.push(line));
+    const third = backendFor(files);
+    const changed = await third.backend.prepareImage((line) => third.log.push(line));
     images.push(changed);
     expect(changed).not.toBe(tag);
     expect(third.log[0]).toMatch(/^Building image/);

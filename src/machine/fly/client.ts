@@ -1,6 +1,6 @@
 // The Fly clients, one per origin: Machines API, logs API (api.fly.io) and registry.
 // Base URLs come from the environment so tests can point them at a local fake.
-import { HttpClient, type FailedAnswer, type NoAnswer } from '../../http/client.js';
+import { HttpClient, type FailedAnswer, type HttpTimeouts, type NoAnswer } from '../../http/client.js';
 import { Pacer } from '../../http/pacer.js';
 import type { RetryPolicy } from '../../http/retry.js';
 import { AgentMachineError, FlyAPIError } from '../../errors.js';
@@ -37,6 +37,8 @@ export interface FlyClientOptions {
   token: string;
   env?: NodeJS.ProcessEnv;
   retry?: Partial<RetryPolicy>;
+  /** Per attempt and per request (retries included); the defaults suit Fly, tests shorten them. */
+  timeouts?: HttpTimeouts;
 }
 
 export class FlyClient {
@@ -53,7 +55,7 @@ export class FlyClient {
     const bare = bareToken(options.token);
     this.secrets = new Secrets([options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')].filter((s) => s.length >= 8));
     this.pacer = new Pacer();
-    const common = { retry: options.retry };
+    const common = { retry: options.retry, timeouts: options.timeouts };
     this.machines = new HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
     this.logs = new HttpClient({ ...common, ...this.errors('Fly logs API'), baseUrl: endpoints.api, headers: { authorization: authorization(options.token) } });
     this.registry = new HttpClient({ ...common, ...this.errors('Fly registry'), baseUrl: endpoints.registry, headers: { authorization: `Basic ${Buffer.from(`x:${bare}`).toString('base64')}` } });
@@ -67,9 +69,15 @@ export class FlyClient {
 
   private errors(what: string) {
     return {
-      statusError: (answer: FailedAnswer) => new FlyAPIError(answer.status, this.redact(`${answer.method} ${answer.path}: ${errorDetail(answer)}`), answer.headers['fly-request-id'], what),
+      statusError: (answer: FailedAnswer) => {
+        const { detail, status } = errorBody(answer);
+        return new FlyAPIError(answer.status, this.redact(`${answer.method} ${answer.path}: ${detail}`), answer.headers['fly-request-id'], status, what);
+      },
       transportError: (failure: NoAnswer) => {
-        const error = new AgentMachineError('FLY_API', this.redact(`${what} did not answer ${failure.method} ${failure.path} after ${failure.attempts} attempt(s): ${causeText(failure.cause)}`));
+        const message = failure.timedOutAfterMs === undefined
+          ? `${what} did not answer ${failure.method} ${failure.path} after ${failure.attempts} attempt(s): ${causeText(failure.cause)}`
+          : `${what} timed out: no answer to ${failure.method} ${failure.path} within ${failure.timedOutAfterMs / 1000}s (${failure.attempts} attempt(s))`;
+        const error = new AgentMachineError('FLY_API', this.redact(message));
         error.cause = failure.cause;
         return error;
       },
@@ -78,15 +86,16 @@ export class FlyClient {
 }
 
 /** Fly's error body is `{error, message?, status?}`; anything else is shown as text. */
-function errorDetail(answer: FailedAnswer): string {
+function errorBody(answer: FailedAnswer): { detail: string; status?: string } {
   try {
     const body = JSON.parse(answer.text) as { error?: unknown; message?: unknown; status?: unknown };
+    const status = typeof body.status === 'string' ? body.status : undefined;
     const parts = [body.error, body.message].filter((p): p is string => typeof p === 'string' && p !== '');
-    if (parts.length) return [...new Set(parts)].join(': ') + (typeof body.status === 'string' ? ` [${body.status}]` : '');
+    if (parts.length) return { detail: [...new Set(parts)].join(': ') + (status ? ` [${status}]` : ''), status };
   } catch {
     // not JSON: fall through to the raw text
   }
-  return answer.text.trim().slice(0, 500) || (answer.headers['www-authenticate'] ?? 'no error body');
+  return { detail: answer.text.trim().slice(0, 500) || (answer.headers['www-authenticate'] ?? 'no error body') };
 }
 
 function causeText(cause: unknown): string {

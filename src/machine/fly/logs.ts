@@ -4,7 +4,6 @@
 // fast after exit.
 import { realClock as clock } from '../../http/clock.js';
 import { FlyAPIError } from '../../errors.js';
-import type { LogControl } from '../machine.js';
 import type { FlyClient } from './client.js';
 
 interface LogsPage {
@@ -24,6 +23,13 @@ const AFTER_EXIT_POLL_MS = 250;
  * proves nothing: only an empty page asked for this long after exit ends the stream.
  */
 const SETTLE_MS = 2000;
+
+export interface LogControl {
+  /** Aborted by the reader when it has read enough. */
+  stop: AbortSignal;
+  /** Settles when the machine has exited: from then on, read until caught up. */
+  exited: Promise<void>;
+}
 
 /** Each entry's message and a newline, in order; ends on stop, or at an empty page once exit has settled. */
 export async function* pollLogs(client: FlyClient, app: string, id: string, control: LogControl, warn: (message: string) => void): AsyncGenerator<string> {

@@ -1,22 +1,32 @@
 // One Fly Machine, seen through the Machine interface.
 import { ExecResult } from '../exec-result.js';
-import type { LogControl, Machine, MachineStatus } from '../machine.js';
+import type { Machine, MachineRef, MachineStatus } from '../machine.js';
 import type { FlyClient } from './client.js';
 import { pollLogs } from './logs.js';
 import { destroyMachine, execMachine, getMachine } from './machines.js';
 import { waitForExit } from './wait.js';
 
 export class FlyMachine implements Machine {
+  /** Fly's logs arrive seconds late and never say they are complete. */
+  readonly logGraceMs = 10_000;
+  readonly ref: MachineRef;
+  /** Settles once waiting ends, however: the log poller then reads until it has caught up. */
+  private readonly exited: Promise<void>;
+  private markExited!: () => void;
+
   constructor(
     private readonly client: FlyClient,
     readonly app: string,
     readonly id: string,
     public lastState: string,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.ref = { backend: 'fly', id, app };
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
+  }
 
-  logs(control: LogControl): AsyncIterable<string> {
-    return pollLogs(this.client, this.app, this.id, control, this.warn);
+  logs(stop: AbortSignal): AsyncIterable<string> {
+    return pollLogs(this.client, this.app, this.id, { stop, exited: this.exited }, this.warn);
   }
 
   async wait(signal: AbortSignal): Promise<MachineStatus> {
@@ -32,6 +42,8 @@ export class FlyMachine implements Machine {
         if (now) this.lastState = now.state;
       }
       throw err;
+    } finally {
+      this.markExited();
     }
   }
 
@@ -43,6 +55,7 @@ export class FlyMachine implements Machine {
   }
 
   async destroy(): Promise<void> {
+    this.markExited();
     await destroyMachine(this.client, this.app, this.id);
     this.lastState = 'destroyed';
   }

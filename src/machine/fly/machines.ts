@@ -26,6 +26,8 @@ export interface FlyMachineObject {
   name?: string;
   state: string;
   region?: string;
+  /** RFC 3339. */
+  created_at?: string;
   config?: { metadata?: Record<string, string> };
   /** Newest first. */
   events?: FlyEvent[];
@@ -64,19 +66,20 @@ const appKey = (app: string) => `app:${app}`;
 const machinesPath = (app: string) => `/v1/apps/${encodeURIComponent(app)}/machines`;
 export const machinePath = (app: string, id: string) => `${machinesPath(app)}/${encodeURIComponent(id)}`;
 
-export async function createMachine(client: FlyClient, app: string, body: CreateMachineBody): Promise<FlyMachineObject> {
+/** `signal` (a cancel) ends it at once; a machine it may have made then carries the caller's labels for a sweep. */
+export async function createMachine(client: FlyClient, app: string, body: CreateMachineBody, signal?: AbortSignal): Promise<FlyMachineObject> {
   const key = randomUUID();
   const withKey = { ...body, config: { ...body.config, metadata: { ...body.config.metadata, [CREATE_KEY]: key } } };
   // Deleted ones too: a short run may have finished and auto-destroyed before we look.
-  const findOurs = async () => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true }))[0];
+  const findOurs = async (within?: AbortSignal) => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true, signal: within }))[0];
   let machine: FlyMachineObject;
   try {
-    ({ body: machine } = await client.machines.request<FlyMachineObject>({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), reconcile: findOurs }));
+    ({ body: machine } = await client.machines.request<FlyMachineObject>({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), signal, reconcile: findOurs }));
   } catch (err) {
     // A resend after an ambiguous failure meets the name the first attempt took: that machine
     // exists after all (the list had not caught up with it). It is ours: find it, never leave it.
-    if (!(err instanceof FlyAPIError && err.statusCode === 422 && err.detail.includes('name_taken'))) throw err;
-    const found = await eventually(findOurs);
+    if (!(err instanceof FlyAPIError && err.statusCode === 422 && err.status === 'name_taken')) throw err;
+    const found = await eventually(() => findOurs(signal), signal);
     if (!found) throw err;
     machine = found;
   }
@@ -85,11 +88,11 @@ export async function createMachine(client: FlyClient, app: string, body: Create
 }
 
 /** The list may lag a create by a moment: ask a few times, a second apart. */
-async function eventually<T>(lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+async function eventually<T>(lookup: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T | undefined> {
   for (let attempt = 1; ; attempt++) {
     const found = await lookup();
     if (found !== undefined || attempt === 5) return found;
-    await clock.sleep(1000);
+    await clock.sleep(1000, signal);
   }
 }
 
@@ -99,11 +102,11 @@ export async function getMachine(client: FlyClient, app: string, id: string, sig
   return answer.status === 404 ? undefined : answer.body;
 }
 
-export async function listMachines(client: FlyClient, app: string, metadata: Record<string, string>, options: { includeDeleted?: boolean } = {}): Promise<FlyMachineObject[]> {
+export async function listMachines(client: FlyClient, app: string, metadata: Record<string, string>, options: { includeDeleted?: boolean; signal?: AbortSignal } = {}): Promise<FlyMachineObject[]> {
   const query: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata)) query[`metadata.${key}`] = value;
   if (options.includeDeleted) query.include_deleted = 'true';
-  const { body } = await client.machines.request<FlyMachineObject[]>({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app) });
+  const { body } = await client.machines.request<FlyMachineObject[]>({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app), signal: options.signal });
   // Filter here as well, in case a server honours only some metadata filters: a machine
   // without our labels is never ours (sweep would destroy it, reconcile would adopt it).
   return (body ?? []).filter((m) => Object.entries(metadata).every(([k, v]) => m.config?.metadata?.[k] === v));

@@ -9,11 +9,12 @@ const MANIFEST_TYPES = [
 ].join(', ');
 
 /** true on 2xx, false on 404; any other answer is a FlyAPIError. */
-export async function manifestExists(client: FlyClient, repository: string, reference: string): Promise<boolean> {
+export async function manifestExists(client: FlyClient, repository: string, reference: string, signal?: AbortSignal): Promise<boolean> {
   const answer = await client.registry.request({
     method: 'HEAD',
     path: `/v2/${repository}/manifests/${reference}`,
     headers: { accept: MANIFEST_TYPES },
+    signal,
     accept: [404],
   });
   return answer.status !== 404;

@@ -16,6 +16,8 @@ export async function waitForExit(client: FlyClient, app: string, id: string, si
       query: { state: 'stopped', timeout: '60' },
       paceKey: machineKey(id),
       signal,
+      // Fly holds the answer up to the 60 s asked; the attempt allows that and a slow platform.
+      timeoutMs: 90_000,
       accept: [404, 408],
     });
     if (answer.status === 404) {

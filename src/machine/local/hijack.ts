@@ -37,6 +37,13 @@ class Reader {
     });
   }
 
+  /** Closes the connection; the pending and every later `next` rejects with `reason`. */
+  abort(reason: unknown): void {
+    this.failure ??= reason as Error;
+    this.socket.destroy();
+    this.notify();
+  }
+
   /** The next chunk, valid until the next call; empty once the connection is closed. */
   async next(): Promise<Buffer> {
     if (!this.filled && !this.ended && !this.failure) {
@@ -86,13 +93,32 @@ export class HijackError extends Error {
   }
 }
 
+export class HijackTimeoutError extends Error {
+  constructor(readonly ms: number) {
+    super(`engine did not answer within ${ms / 1000}s`);
+  }
+}
+
+export interface HijackOptions {
+  /** Rejects the wait for the answer with the signal's reason; the stream, once there, is the caller's to end. */
+  signal?: AbortSignal;
+  /** Longest wait for the answer's head (connecting included): a HijackTimeoutError after it. */
+  timeoutMs?: number;
+}
+
 /**
  * Sends `POST path` asking to take the connection over and resolves once the engine has
  * answered that it did (101 or 200); rejects with a HijackError (status and body) when it
- * answers an error, or with the socket's error when the engine is unreachable.
+ * answers an error, with the socket's error when the engine is unreachable, and as
+ * `options` say when it does not answer at all.
  */
-export async function hijack(target: NetConnectOpts, path: string): Promise<HijackedStream> {
+export async function hijack(target: NetConnectOpts, path: string, options: HijackOptions = {}): Promise<HijackedStream> {
+  const { signal, timeoutMs } = options;
+  signal?.throwIfAborted();
   const reader = new Reader(target);
+  const onAbort = () => reader.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = timeoutMs ? setTimeout(() => reader.abort(new HijackTimeoutError(timeoutMs)), timeoutMs) : undefined;
   reader.socket.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   try {
     let received = EMPTY;
@@ -110,6 +136,9 @@ export async function hijack(target: NetConnectOpts, path: string): Promise<Hija
   } catch (err) {
     reader.socket.destroy();
     throw err;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

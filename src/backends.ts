@@ -1,0 +1,13 @@
+// config → backend: the one place that turns the action's inputs into a backend's own options.
+import { flyTarget, type Config } from './config/config.js';
+import { FlyBackend } from './machine/fly/backend.js';
+import { LocalBackend } from './machine/local/backend.js';
+import type { Backend } from './machine/machine.js';
+
+/** `warn` receives problems that do not fail the run (Fly logs unreadable, a sweep that missed one). */
+export function createBackend(config: Config, warn: (message: string) => void): Backend {
+  const source = { image: config.image, dockerfile: config.dockerfile, buildContext: config.buildContext };
+  if (config.backend === 'local') return new LocalBackend(source);
+  const { appName, apiToken } = flyTarget(config);
+  return new FlyBackend({ ...source, app: appName, token: apiToken, region: config.fly.region, cpuKind: config.fly.cpuKind, warn });
+}
