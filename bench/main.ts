@@ -1,5 +1,5 @@
 // npm run bench: every benchmark, then one table and the machine it ran on.
-//   --only pipeline,cold,local,throughput,fly,failures   run some of them
+//   --only pipeline,cold,local,throughput,fly,failures,startup   run some of them
 //   --quick                                      fewer repetitions and 256 MiB of output
 //   --runs N                                     N repetitions of each figure
 import { execFileSync } from 'node:child_process';
@@ -11,9 +11,10 @@ import { failureEndings } from './failures.js';
 import { flyEconomy, flyExitAndOverhead } from './fly.js';
 import { MB, ROOT, figure, machineInfo, table, type Figure } from './lib.js';
 import { coldStart, localExitAndOverhead, localThroughput } from './local.js';
+import { actionStart, agentStartup } from './startup.js';
 import { runAgentPipeline, runPipeline, type PipelineResult } from './pipeline.js';
 
-const SECTIONS = ['pipeline', 'cold', 'local', 'throughput', 'fly', 'failures'] as const;
+const SECTIONS = ['pipeline', 'cold', 'local', 'throughput', 'fly', 'failures', 'startup'] as const;
 
 async function pipelineChild(blocks: number, agent = false): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'amt-bench-pipeline-'));
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
   });
 
   await section('failures', () => failureEndings(runs(3, 1)));
+  await section('startup', async () => [...(await actionStart(runs(20, 5))), ...(await agentStartup(runs(3, 1)))]);
 
   const text = `Machine: ${info}\n\n${table(figures)}\n`;
   console.log(`\n${text}`);

@@ -209,7 +209,7 @@ class Round {
     docker('image', 'rm', this.remote);
   }
 
-  /** Every image made on the base (the build's intermediate ones too) and the pulled one: only the base's own layers stay. */
+  /** Every image of the round: the base, all made on it (the build's intermediate ones too) and the pulled one. */
   removeImages(): void {
     if (this.tag) quietly('image', 'rm', '--force', this.tag, this.remote);
     // No base made, nothing built on it; and an empty id would match every image without a parent.
@@ -224,11 +224,11 @@ class Round {
     }
     // Children before parents: the engine keeps an image that still has one.
     for (const id of made.reverse()) quietly('image', 'rm', '--force', id);
+    quietly('image', 'rm', this.base);
   }
 
   cleanUp(): void {
     this.removeImages();
-    if (this.baseId) quietly('image', 'rm', this.base);
     rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -76,7 +76,7 @@ async function prepare(session: Session): Promise<Prepared> {
 
 /** image → machine → result. */
 async function execute({ config, plan, prompt }: Ready, audience: Audience, session: Session): Promise<RunOutcome> {
-  const backend = createBackend(config, session.warn);
+  const backend = createBackend(config, session);
   const image = await core
     .group('Prepare image', () => withWorkflowCommandsStopped(() => backend.prepareImage((line) => core.info(line), session.cancel)))
     .catch((err: unknown) => failedBy(err, session.cancel.aborted));
@@ -92,7 +92,7 @@ async function report(outcome: RunOutcome, audience: Audience, session: Session)
   const error = outcome.failure && secrets.redact(reason ? outcome.failure.message.replace(/^.*/, (first) => `${first} (failure_reason: ${reason})`) : outcome.failure.message);
   const counted: RunOutcome = { ...outcome, failureReason: reason, error, durationSeconds: session.elapsedSeconds() };
   const final: RunOutcome = { ...counted, artifactUrl: audience.uploadArtifacts ? await uploadRunFiles(counted, session.warn) : undefined };
-  session.issueWarnings(secrets);
+  session.issueHeld(secrets);
   const pr = await audience.pullRequest.finished(final);
   setOutputs(final, pr);
   await writeSummary(final, summaryLinks(final, pr, audience.repositoryUrl)).catch((err: Error) => core.warning(`Could not write the job summary: ${err.message}`));

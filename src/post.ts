@@ -2,10 +2,9 @@
 // is destroyed here, and a PR comment it left at "running" says the run ended without a
 // report. It never fails the job over cleanup; it warns, naming the machine.
 import * as core from '@actions/core';
-import * as github from '@actions/github';
 import { createBackend } from './backends.js';
 import { readConfig, type Config } from './config/config.js';
-import { createClient } from './github/api.js';
+import { createClient, readContext } from './github/api.js';
 import { closeLeftComment, type LeftComment } from './report/pull-request.js';
 import { Secrets } from './secrets.js';
 import { exitWhenFlushed } from './session.js';
@@ -29,11 +28,11 @@ export async function post(): Promise<void> {
   const secrets = new Secrets(config.secrets);
   secrets.maskInRunnerLog();
   if (runKey || saved) await cleanUp(config, saved, runKey, leftovers);
-  if (comment && config.githubToken) await closeLeftComment(createClient(config.githubToken, github.context), JSON.parse(comment) as LeftComment, secrets);
+  if (comment && config.githubToken) await closeLeftComment(await createClient(config.githubToken, readContext()), JSON.parse(comment) as LeftComment, secrets);
 }
 
 async function cleanUp(config: Config, saved: string, runKey: string, leftovers: string): Promise<void> {
-  const backend = createBackend(config, (message) => core.warning(message));
+  const backend = createBackend(config, { warn: core.warning, notice: core.notice });
   // Each on its own: a destroy that fails must not stop the sweep that may still succeed.
   if (saved) {
     const ref = JSON.parse(saved) as MachineRef;

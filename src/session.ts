@@ -1,14 +1,14 @@
 // What the action's own process contributes to a run: the cancel a SIGINT/SIGTERM from the
-// runner means, warnings held until workflow commands are back, and the run's clock.
+// runner means, warnings and notices held until workflow commands are back, and the run's clock.
 import * as core from '@actions/core';
 import type { Secrets } from './secrets.js';
 
 export class Session {
   private readonly abort = new AbortController();
   private readonly startedAt = performance.now();
-  // Warnings raised while workflow commands are paused (agent output streaming) would print
-  // as plain text: they are kept and issued once commands are back.
-  private readonly warnings: string[] = [];
+  // Annotations raised while workflow commands are paused (image build, agent output) would
+  // print as plain text: they are kept and issued once commands are back.
+  private readonly held: { level: 'warning' | 'notice'; message: string }[] = [];
 
   constructor() {
     process.on('SIGINT', this.onSignal);
@@ -20,15 +20,19 @@ export class Session {
   }
 
   readonly warn = (message: string): void => {
-    this.warnings.push(message);
+    this.held.push({ level: 'warning', message });
+  };
+
+  readonly notice = (message: string): void => {
+    this.held.push({ level: 'notice', message });
   };
 
   elapsedSeconds(): number {
     return Math.round((performance.now() - this.startedAt) / 100) / 10;
   }
 
-  issueWarnings(secrets: Secrets): void {
-    for (const message of this.warnings.splice(0)) core.warning(secrets.redact(message));
+  issueHeld(secrets: Secrets): void {
+    for (const { level, message } of this.held.splice(0)) core[level](secrets.redact(message));
   }
 
   close(): void {

@@ -11,7 +11,7 @@ export async function sweep(): Promise<void> {
   try {
     const config = readConfig((name) => core.getInput(name));
     new Secrets(config.secrets).maskInRunnerLog();
-    const backend = createBackend(config, (message) => core.warning(message));
+    const backend = createBackend(config, { warn: core.warning, notice: core.notice });
     // This repository's machines only: a Fly app or a self-hosted runner may serve several.
     const labels = { [LABEL_OWNER]: 'true', ...(process.env.GITHUB_REPOSITORY ? { [LABEL_REPOSITORY]: process.env.GITHUB_REPOSITORY } : {}) };
     const swept = await backend.sweep(labels, { olderThanSeconds: config.maxAgeSeconds });

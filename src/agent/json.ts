@@ -60,16 +60,9 @@ class Reader {
   }
 
   private object(depth: number): Record<string, unknown> {
-    const { buf } = this;
     const out: Record<string, unknown> = {};
-    this.pos++;
-    this.space();
-    if (buf[this.pos] === 0x7d) {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
-      this.space();
+    this.members(0x7d, () => {
+      const { buf } = this;
       if (buf[this.pos] !== QUOTE) throw INVALID;
       const key = this.string();
       this.space();
@@ -78,29 +71,37 @@ class Reader {
       const value = this.value(depth + 1);
       // Never let a key named __proto__ reach the prototype (JSON.parse makes it an own property).
       if (key !== '__proto__') out[key] = value;
-      this.space();
-      const c = buf[this.pos++];
-      if (c === 0x7d) return out;
-      if (c !== 0x2c) throw INVALID;
-    }
+    });
+    return out;
   }
 
   private array(depth: number): unknown[] {
-    const { buf } = this;
     const out: unknown[] = [];
+    this.members(0x5d, () => {
+      const value = this.value(depth + 1);
+      if (out.length < this.options.maxItems) out.push(value);
+    });
+    return out;
+  }
+
+  /**
+   * Steps over an object's or array's brackets and commas, from its opening bracket through
+   * the closing `close`; `member` reads each member, starting at its first byte.
+   */
+  private members(close: number, member: () => void): void {
+    const { buf } = this;
     this.pos++;
     this.space();
-    if (buf[this.pos] === 0x5d) {
+    if (buf[this.pos] === close) {
       this.pos++;
-      return out;
+      return;
     }
     for (;;) {
       this.space();
-      const value = this.value(depth + 1);
-      if (out.length < this.options.maxItems) out.push(value);
+      member();
       this.space();
       const c = buf[this.pos++];
-      if (c === 0x5d) return out;
+      if (c === close) return;
       if (c !== 0x2c) throw INVALID;
     }
   }

@@ -1,5 +1,6 @@
 // The GitHub REST client and the slice of the Actions event context this module reads.
-import * as github from '@actions/github';
+import type * as github from '@actions/github';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GitHubAPIError } from '../errors.js';
 import { backoffMs, DEFAULT_RETRY, isTransientStatus, retryAfterMs } from '../http/retry.js';
@@ -8,6 +9,30 @@ export type GitHub = ReturnType<typeof github.getOctokit>;
 
 /** What planRun reads from `github.context`; tests may pass a plain object of this shape. */
 export type Context = Pick<typeof github.context, 'eventName' | 'payload' | 'actor' | 'runId' | 'serverUrl' | 'apiUrl' | 'repo'>;
+
+/**
+ * The event context, read from the runner's environment as @actions/github's Context reads it,
+ * without loading its REST client: that import costs most of the action's start (bench: startup).
+ */
+export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
+  const path = env.GITHUB_EVENT_PATH;
+  const payload = path && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Context['payload']) : {};
+  return {
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    payload,
+    actor: env.GITHUB_ACTOR ?? '',
+    runId: Number.parseInt(env.GITHUB_RUN_ID ?? '', 10),
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    get repo() {
+      const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+      if (owner && repo) return { owner, repo };
+      const named = payload.repository;
+      if (named) return { owner: named.owner.login, repo: named.name };
+      throw new Error("the event names no repository: GITHUB_REPOSITORY is not set to 'owner/repo'");
+    },
+  };
+}
 
 export interface RepoRef {
   owner: string;
@@ -42,7 +67,8 @@ export class GitHubTimeoutError extends Error {
 }
 
 /** A caller's `request: { signal }` still cancels a call: it rejects with the signal's reason. */
-export function createClient(token: string, ctx: Context, timeouts: ClientTimeouts = {}): GitHub {
+export async function createClient(token: string, ctx: Pick<Context, 'apiUrl'>, timeouts: ClientTimeouts = {}): Promise<GitHub> {
+  const github = await import('@actions/github');
   const attemptMs = timeouts.attemptMs ?? ATTEMPT_MS;
   const deadlineMs = timeouts.deadlineMs ?? DEADLINE_MS;
   // ctx.apiUrl is GITHUB_API_URL: api.github.com, a GHES host, or a test's fake.

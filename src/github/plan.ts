@@ -1,11 +1,10 @@
 // event → plan: whether this event starts a run, and if so on what (repos, branch to push,
 // prompt with the pull request's or issue's context) and where it reports (the sticky comment).
-import * as github from '@actions/github';
 import { InvalidConfigError } from '../errors.js';
 import type { Config, RepoSpec } from '../config/config.js';
 import { PullRequestReport, StickyComment, type CommentView } from '../report/pull-request.js';
 import type { Secrets } from '../secrets.js';
-import { createClient, required, statusOf, unlessNotFound, type Context, type GitHub, type RepoRef } from './api.js';
+import { createClient, readContext, required, statusOf, unlessNotFound, type Context, type GitHub, type RepoRef } from './api.js';
 import { react, reply, type IssueRef } from './replies.js';
 import { readTrigger, type IssueInfo, type PullRequestInfo, type Trigger } from './trigger.js';
 
@@ -30,14 +29,14 @@ export interface RunPlan {
 /** `permission` folds maintain into write and triage into read; custom roles into their base. */
 const WRITE_PERMISSIONS = new Set(['admin', 'write']);
 
-export async function planRun(config: Config, secrets: Secrets, ctx: Context = github.context): Promise<RunPlan> {
+export async function planRun(config: Config, secrets: Secrets, ctx: Context = readContext()): Promise<RunPlan> {
   const read = readTrigger(ctx, config);
   if ('ignored' in read) return skipped(secrets, read.ignored, true);
   const { trigger } = read;
   if (!trigger.target) return { prompt: config.prompt, repos: config.repos, pullRequest: new PullRequestReport({ secrets }) };
   if (!config.githubToken) throw new InvalidConfigError('github_token', `needed to read and answer ${trigger.target.kind.replace('_', ' ')} #${trigger.target.number}`);
 
-  const api = createClient(config.githubToken, ctx);
+  const api = await createClient(config.githubToken, ctx);
   const repo = ctx.repo;
   const where: IssueRef = { ...repo, number: trigger.target.number };
   const commenting = config.comment === 'always' || (config.comment === 'auto' && !trigger.targetFromInput);

@@ -26,18 +26,18 @@ describe('Claude Code settings', () => {
   });
 
   it.each([
-    [{ model: 'opus; rm -rf /' }, 'model'],
-    [{ max_turns: '0' }, 'max_turns'],
-    [{ allowed_tools: 'Bash(npm test), 1bad' }, 'allowed_tools'],
-    [{ claude_args: '--output-format text' }, 'claude_args'],
-    [{ claude_args: '--verbose=false' }, 'claude_args'],
-    [{ claude_args: '"unclosed' }, 'claude_args'],
-    [{ anthropic_base_url: 'ftp://gw' }, 'anthropic_base_url'],
-    [{ idle_timeout: '-1' }, 'idle_timeout'],
-    [{ wait_timeout: '2200000' }, 'wait_timeout'],
-    [{ mode: 'clean' }, 'mode'],
-  ])('refuses %j, naming the input', (inputs, input) => {
-    expect(fails(inputs).input).toBe(input);
+    ['model', 'opus; rm -rf /'],
+    ['max_turns', '0'],
+    ['allowed_tools', 'Bash(npm test), 1bad'],
+    ['claude_args', '--output-format text'],
+    ['claude_args', '--verbose=false'],
+    ['claude_args', '"unclosed'],
+    ['anthropic_base_url', 'ftp://gw'],
+    ['idle_timeout', '-1'],
+    ['wait_timeout', '2200000'],
+    ['mode', 'clean'],
+  ])('refuses %s %j, naming the input', (input, value) => {
+    expect(fails({ [input]: value }).input).toBe(input);
   });
 
   it('never quotes a gateway URL that carries credentials', () => {

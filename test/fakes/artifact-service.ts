@@ -37,8 +37,8 @@ export interface ArtifactCall {
   status: number | 'hang';
 }
 
-export interface StoredArtifact {
-  id: number;
+/** What CreateArtifact started: kept while the upload runs, and with the artifact after. */
+export interface CreatedArtifact {
   name: string;
   workflowRunBackendId: string;
   workflowJobRunBackendId: string;
@@ -46,6 +46,10 @@ export interface StoredArtifact {
   expiresAt?: string;
   mimeType?: string;
   version?: number;
+}
+
+export interface StoredArtifact extends CreatedArtifact {
+  id: number;
   /** What FinalizeArtifact reported. */
   size: string;
   hash?: string;
@@ -88,15 +92,9 @@ const AZURE_CODES: Record<number, string> = {
   400: 'InvalidInput', 403: 'AuthenticationFailed', 404: 'BlobNotFound', 409: 'BlobAlreadyExists', 500: 'InternalError', 503: 'ServerBusy',
 };
 
-interface Pending {
+interface Pending extends CreatedArtifact {
   key: string;
   sig: string;
-  name: string;
-  workflowRunBackendId: string;
-  workflowJobRunBackendId: string;
-  expiresAt?: string;
-  mimeType?: string;
-  version?: number;
   blocks: Map<string, Buffer>;
   blob?: Buffer;
 }

@@ -1,10 +1,11 @@
 // Deadlines and cancel on Fly's APIs: the fake Fly behind a proxy that holds the chosen
 // requests and never answers them. Every call ends by its deadline with a FLY_API error that
 // says it timed out, or at once on cancel.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FlyClient } from '../../src/machine/fly/client.js';
 import { manifestExists } from '../../src/machine/fly/registry.js';
 import { startFakeFly, type FakeFly, type Scenario } from '../fakes/fly-server.js';
+import { closeAfterEach, timed, untilHeld } from '../helpers/deadlines.js';
 import { testSpec } from '../helpers/factories.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 import { fakeEnv, flyBackend } from './harness.js';
@@ -15,25 +16,14 @@ import { fakeEnv, flyBackend } from './harness.js';
  */
 const TIMEOUTS = { attemptMs: 500, deadlineMs: 2500 };
 
-let fake: FakeFly | undefined;
-let proxy: Proxy | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await fake?.close();
-  fake = proxy = undefined;
-});
+const closeLater = closeAfterEach();
+let proxy: Proxy;
 
 /** The fake Fly, reached through a proxy that holds what `hang` picks. */
 async function hungFly(hang: (method: string, path: string) => boolean, scenario: Scenario = {}): Promise<{ fake: FakeFly; url: string }> {
-  fake = await startFakeFly(scenario);
-  proxy = await startProxy({ upstream: { url: fake.url }, hang });
+  const fake = closeLater(await startFakeFly(scenario));
+  proxy = closeLater(await startProxy({ upstream: { url: fake.url }, hang }));
   return { fake, url: proxy.url };
-}
-
-async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const started = Date.now();
-  const error = await promise.then(() => undefined, (err: unknown) => err);
-  return { ms: Date.now() - started, error };
 }
 
 const isCreate = (method: string, path: string) => method === 'POST' && /^\/v1\/apps\/[^/]+\/machines$/.test(path);
@@ -47,7 +37,7 @@ describe('a Fly API that never answers', { timeout: 30_000 }, () => {
     expect(ms).toBeGreaterThanOrEqual(2400);
     expect(ms).toBeLessThan(4500);
     // Each attempt that got no answer was cut short and reconciled by a list, then retried.
-    expect(proxy!.held.length).toBeGreaterThanOrEqual(2);
+    expect(proxy.held.length).toBeGreaterThanOrEqual(2);
     expect(target.fake.machines()).toEqual([]);
   });
 
@@ -57,7 +47,7 @@ describe('a Fly API that never answers', { timeout: 30_000 }, () => {
     const cancel = new AbortController();
     const reason = new Error('SIGINT');
     const creating = timed(backend.create(testSpec(), cancel.signal));
-    while (!proxy!.held.length) await new Promise((resolve) => setTimeout(resolve, 20));
+    await untilHeld(proxy);
     cancel.abort(reason);
     const { ms, error } = await creating;
     expect(error).toBe(reason);

@@ -1,35 +1,26 @@
 // GitHub REST calls have deadlines: the fake GitHub behind a proxy that holds the chosen
 // requests and never answers them. A call ends with a GITHUB_API error that says it timed out,
 // or at once on the caller's cancel.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient, required, type ClientTimeouts, type Context } from '../../src/github/api.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
+import { closeAfterEach, timed } from '../helpers/deadlines.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 
 const TOKEN = 'ghs_fakeGitHubToken0123456789abcdef';
 /** Short enough for a test; the defaults (30 s an attempt, 2 min a call) are what runs use. */
 const TIMEOUTS: ClientTimeouts = { attemptMs: 300, deadlineMs: 1500 };
 
-let fake: FakeGitHub | undefined;
-let proxy: Proxy | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await fake?.close();
-  fake = proxy = undefined;
-});
+const closeLater = closeAfterEach();
+let fake: FakeGitHub;
+let proxy: Proxy;
 
 /** A client of the fake GitHub, through a proxy that holds what `hang` picks. */
 async function hungGitHub(hang: (method: string, path: string) => boolean, timeouts: ClientTimeouts = TIMEOUTS) {
-  fake = await startFakeGitHub({ roles: { Codertocat: 'write' } });
-  proxy = await startProxy({ upstream: { url: fake.url }, hang });
+  fake = closeLater(await startFakeGitHub({ roles: { Codertocat: 'write' } }));
+  proxy = closeLater(await startProxy({ upstream: { url: fake.url }, hang }));
   const ctx: Context = { eventName: 'workflow_dispatch', payload: {}, actor: 'Codertocat', runId: 1, serverUrl: 'https://github.com', apiUrl: proxy.url, repo: { owner: 'o', repo: 'r' } };
   return createClient(TOKEN, ctx, timeouts);
-}
-
-async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const started = Date.now();
-  const error = await promise.then(() => undefined, (err: unknown) => err);
-  return { ms: Date.now() - started, error };
 }
 
 describe('a GitHub API that never answers', { timeout: 30_000 }, () => {
@@ -41,7 +32,7 @@ describe('a GitHub API that never answers', { timeout: 30_000 }, () => {
       code: 'GITHUB_API',
       message: expect.stringMatching(/^GitHub API \(permission of @Codertocat\) failed: timed out: no answer to GET \/repos\/\{owner\}\/\{repo\}\/collaborators\/\{username\}\/permission within (0.3|1.5)s/),
     });
-    expect(proxy!.held.length).toBeGreaterThanOrEqual(2);
+    expect(proxy.held.length).toBeGreaterThanOrEqual(2);
     expect(ms).toBeLessThan(4000);
     // Other calls of the same client still work.
     expect((await octokit.rest.repos.get({ owner: 'o', repo: 'r' })).data).toMatchObject({ default_branch: 'main' });
@@ -51,9 +42,9 @@ describe('a GitHub API that never answers', { timeout: 30_000 }, () => {
     const octokit = await hungGitHub((method) => method === 'POST');
     const { ms, error } = await timed(required('comment', () => octokit.rest.issues.createComment({ owner: 'o', repo: 'r', issue_number: 1, body: 'hi' })));
     expect(error).toMatchObject({ code: 'GITHUB_API', message: expect.stringContaining('timed out: no answer to POST /repos/{owner}/{repo}/issues/{issue_number}/comments within 0.3s (1 attempt(s))') });
-    expect(proxy!.held).toHaveLength(1);
+    expect(proxy.held).toHaveLength(1);
     expect(ms).toBeLessThan(2500);
-    expect(fake!.comments).toEqual([]);
+    expect(fake.comments).toEqual([]);
   });
 
   it("ends at once on the caller's cancel, with its reason (deadlines far off)", async () => {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../src/config/config.js';
 import { STICKY_MARKER } from '../../src/github/replies.js';
+import { readContext } from '../../src/github/api.js';
 import { planRun, type Context } from '../../src/github/plan.js';
 import type { RunOutcome } from '../../src/run/outcome.js';
 import { Secrets } from '../../src/secrets.js';
@@ -42,7 +43,7 @@ async function startFake(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   return fake;
 }
 
-/** The runner's way: the event written to GITHUB_EVENT_PATH, then a real Context read from the environment. */
+/** The runner's way: the event written to GITHUB_EVENT_PATH, then the context read from the environment. */
 function contextFor(eventName: string, payload: Payload): Context {
   const path = join(eventDir, `${eventName}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(path, JSON.stringify(payload));
@@ -53,9 +54,32 @@ function contextFor(eventName: string, payload: Payload): Context {
   vi.stubEnv('GITHUB_SERVER_URL', 'https://github.com');
   vi.stubEnv('GITHUB_API_URL', fake.url);
   vi.stubEnv('GITHUB_ACTOR', payload.sender.login);
-  const ContextClass = github.context.constructor as new () => Context;
-  return new ContextClass();
+  return readContext();
 }
+
+describe('readContext', () => {
+  /** @actions/github's own Context, built fresh from the stubbed environment. */
+  const actionsContext = () => new (github.context.constructor as new () => Context)();
+  const fields = (ctx: Context) => ({ eventName: ctx.eventName, payload: ctx.payload, actor: ctx.actor, runId: ctx.runId, serverUrl: ctx.serverUrl, apiUrl: ctx.apiUrl, repo: ctx.repo });
+
+  beforeEach(() => startFake());
+
+  it.each([
+    ['issue_comment', prComment('/fix the tests')],
+    ['pull_request', example('pull_request', 'opened')],
+    ['workflow_dispatch', example('workflow_dispatch', undefined, (p) => (p.repository = example('pull_request', 'opened').repository))],
+  ])('reads a %s event as @actions/github does', (eventName, payload) => {
+    const ours = contextFor(eventName, payload);
+    expect(fields(ours)).toEqual(fields(actionsContext()));
+  });
+
+  it('falls back to the payload for the repository and to github.com for the URLs, as @actions/github does', () => {
+    contextFor('issue_comment', prComment('/fix'));
+    for (const name of ['GITHUB_REPOSITORY', 'GITHUB_SERVER_URL', 'GITHUB_API_URL']) vi.stubEnv(name, undefined);
+    expect(fields(readContext())).toEqual(fields(actionsContext()));
+    expect(readContext().repo).toEqual({ owner: 'Codertocat', repo: 'Hello-World' });
+  });
+});
 
 function plan(eventName: string, payload: Payload, inputs: Record<string, string> = {}) {
   const config = readConfig((name) => ({

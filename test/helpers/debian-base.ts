@@ -19,9 +19,12 @@ const MIRROR = 'http://deb.debian.org/debian';
 const HOST_CA_DIR = '/usr/local/share/ca-certificates';
 const IMAGE_CA_FILE = '/usr/local/share/ca-certificates/amt-host-extra.crt';
 
-// What debian:*-slim leaves out (docs, man pages, translations), kept in
-// /etc/dpkg/dpkg.cfg.d/99mmdebstrap so that packages installed later leave them out too.
+// What debian:*-slim leaves out (docs, man pages, translations) and its settings for builds
+// (dpkg without fsync, apt without translations): mmdebstrap keeps them in the image's dpkg and
+// apt configuration (99mmdebstrap), so that packages installed later follow them too.
+const SLIM_APT_OPTIONS = ['Acquire::Languages "none"'];
 const SLIM_DPKG_OPTIONS = [
+  'force-unsafe-io',
   'path-exclude=/usr/share/doc/*',
   'path-include=/usr/share/doc/*/copyright',
   'path-exclude=/usr/share/man/*',
@@ -39,11 +42,15 @@ export function ensureDebianNodeBase(): Promise<string> {
   return ensureDebianImage(DEBIAN_NODE_IMAGE, ['--include=nodejs,npm']);
 }
 
-/** Makes the slim base once per Docker engine (under a minute). */
+/** Makes the slim base once per Docker engine (about a minute). */
 export function ensureDebianSlimBase(): Promise<string> {
   // The merged-usr hook makes /usr merged without the usrmerge package, which would bring in
   // perl (debian:bookworm-slim has only perl-base).
-  const options = ['--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr', ...SLIM_DPKG_OPTIONS.map((option) => `--dpkgopt=${option}`)];
+  const options = [
+    '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
+    ...SLIM_DPKG_OPTIONS.map((option) => `--dpkgopt=${option}`),
+    ...SLIM_APT_OPTIONS.map((option) => `--aptopt=${option}`),
+  ];
   return ensureDebianImage(DEBIAN_SLIM_IMAGE, options);
 }
 

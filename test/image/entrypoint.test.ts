@@ -21,6 +21,27 @@ function expectEnd(run: EntrypointRun, code: number): void {
 }
 
 const argv = () => sandbox.recorded('argv')?.split('\0').slice(0, -1);
+
+/** Refused before anything ran: the error line, exit code 2, and the agent never started. */
+function expectRefused(run: EntrypointRun, message: string): void {
+  expect(run.output).toContain(`[flaude:error] ${message}`);
+  expectEnd(run, 2);
+  expect(argv()).toBeUndefined();
+}
+
+/**
+ * One test a case: given AGENT and the case's variables, the entrypoint refuses with the case's
+ * message, and never quotes the value of a FLAUDE_SECRET_ variable while it does.
+ */
+function itRefuses(title: string, cases: [Record<string, string>, string][]): void {
+  it.each(cases)(title, async (env, message) => {
+    const run = await sandbox.run({ ...AGENT, ...env });
+    expectRefused(run, message);
+    for (const [name, value] of Object.entries(env)) {
+      if (name.startsWith('FLAUDE_SECRET_')) expect(run.output).not.toContain(value);
+    }
+  });
+}
 /** The fixed claude flags: print mode, no permission prompts, stream-json events on stdout. */
 const CLAUDE_FLAGS = ['-p', '--dangerously-skip-permissions', '--output-format', 'stream-json', '--verbose'];
 
@@ -35,23 +56,19 @@ function diffstat(run: EntrypointRun): string[] | undefined {
 describe('inputs', () => {
   it('refuses to start without a prompt', async () => {
     const run = await sandbox.run({ CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat-fake' });
-    expect(run.output).toContain('[flaude:error] FLAUDE_PROMPT is empty');
-    expectEnd(run, 2);
-    expect(argv()).toBeUndefined();
+    expectRefused(run, 'FLAUDE_PROMPT is empty');
   });
 
   it('refuses to start without agent credentials', async () => {
     const run = await sandbox.run({ FLAUDE_PROMPT: 'Fix it' });
-    expect(run.output).toContain('[flaude:error] no agent credentials: set CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_API_KEY');
-    expectEnd(run, 2);
-    expect(argv()).toBeUndefined();
+    expectRefused(run, 'no agent credentials: set CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_API_KEY');
   });
 
   it('accepts ANTHROPIC_API_KEY as the credential', async () => {
     expectEnd(await sandbox.run({ FLAUDE_PROMPT: 'Fix it', ANTHROPIC_API_KEY: 'sk-ant-api-fake' }), 0);
   });
 
-  it.each([
+  itRefuses('rejects bad input %j', [
     [{ FLAUDE_REPOS: '{"url":' }, 'FLAUDE_REPOS: not valid JSON'],
     [{ FLAUDE_REPOS: '{"url":"file:///x.git"}' }, 'FLAUDE_REPOS: expected a JSON array'],
     [{ FLAUDE_REPOS: '[{"branch":"main"}]' }, 'FLAUDE_REPOS: every entry needs a "url"'],
@@ -62,18 +79,11 @@ describe('inputs', () => {
     [{ FLAUDE_CLAUDE_ARGS: '--max-turns 3' }, 'FLAUDE_CLAUDE_ARGS: not valid JSON'],
     [{ FLAUDE_CLAUDE_ARGS: '["--max-turns", 3]' }, 'FLAUDE_CLAUDE_ARGS: expected an array of strings'],
     [{ FLAUDE_PUSH_BRANCH: 'fix' }, 'FLAUDE_PUSH_BRANCH needs exactly one repo in FLAUDE_REPOS, there are 0'],
-  ])('rejects bad input %j', async (env, message) => {
-    const run = await sandbox.run({ ...AGENT, ...env });
-    expect(run.output).toContain(`[flaude:error] ${message}`);
-    expectEnd(run, 2);
-    expect(argv()).toBeUndefined();
-  });
+  ]);
 
   it.runIf(process.getuid?.() === 0)('as root, refuses to run when the agent user does not exist', async () => {
     const run = await sandbox.run({ ...AGENT, FLAUDE_AGENT_USER: 'amt-no-such-user' });
-    expect(run.output).toContain('[flaude:error] user amt-no-such-user does not exist; refusing to run the agent as root');
-    expectEnd(run, 2);
-    expect(argv()).toBeUndefined();
+    expectRefused(run, 'user amt-no-such-user does not exist; refusing to run the agent as root');
   });
 });
 
@@ -383,9 +393,7 @@ describe('markers with FLAUDE_MARKER_NONCE', () => {
 
   it.each(['too-short', 'has:a:colon-0123456789', 'has]bracket-0123456789', 'line\nbreak-0123456789'])('refuses the nonce %j, in the old form', async (nonce) => {
     const run = await sandbox.run({ ...AGENT, FLAUDE_MARKER_NONCE: nonce });
-    expect(run.output).toContain('[flaude:error] FLAUDE_MARKER_NONCE must be 16 to 128 characters of A-Z a-z 0-9 _ -');
-    expectEnd(run, 2);
-    expect(argv()).toBeUndefined();
+    expectRefused(run, 'FLAUDE_MARKER_NONCE must be 16 to 128 characters of A-Z a-z 0-9 _ -');
   });
 });
 
@@ -484,18 +492,12 @@ describe('the agent\'s environment', () => {
     expect(Object.keys(agentEnv()).filter((key) => key.startsWith('ANTHROPIC') || key.startsWith('CLAUDE_CODE_OAUTH'))).toEqual([]);
   });
 
-  it.each([
+  itRefuses('refuses %j', [
     [{ FLAUDE_AGENT_ENV: 'PLAIN,GITHUB_TOKEN' }, 'FLAUDE_AGENT_ENV: GITHUB_TOKEN is reserved for the privileged phase'],
     [{ FLAUDE_AGENT_ENV: 'FLAUDE_MARKER_NONCE' }, 'FLAUDE_AGENT_ENV: FLAUDE_MARKER_NONCE is reserved for the privileged phase'],
     [{ FLAUDE_AGENT_ENV: 'NOT-A-NAME' }, 'FLAUDE_AGENT_ENV: NOT-A-NAME is not a variable name'],
     [{ FLAUDE_SECRET_ANTHROPIC_API_KEY: 'a-secret-value' }, 'FLAUDE_SECRET_ names must be variable names and not reserved: ANTHROPIC_API_KEY'],
-  ])('refuses %j', async (env, message) => {
-    const run = await sandbox.run({ ...AGENT, ...env });
-    expect(run.output).toContain(`[flaude:error] ${message}`);
-    expect(run.output).not.toContain('a-secret-value');
-    expectEnd(run, 2);
-    expect(argv()).toBeUndefined();
-  });
+  ]);
 });
 
 describe('an exact commit (a fork\'s head when the run was accepted)', () => {

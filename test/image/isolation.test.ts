@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api.js';
 import { startGitHttpServer, type GitHttpServer } from '../fakes/git-http-server.js';
 import { expectNoRootProof, expectNothingStolen, HOSTILE_AGENT, hostileEnv, nonceLines, readReport, runTokens, type RunTokens } from './hostile.js';
-import { AGENT_USER, Sandbox, type EntrypointRun } from './sandbox.js';
+import { AGENT_USER, Sandbox, type EntrypointRun, type RunOptions } from './sandbox.js';
 
 const AS_ROOT = process.getuid?.() === 0;
 const HELPER = resolve(import.meta.dirname, '../../docker/git-credential-flaude');
@@ -36,15 +36,22 @@ afterEach(async () => {
 
 const agentUid = () => Number(execFileSync('id', ['-u', AGENT_USER], { encoding: 'utf8' }).trim());
 
-/** The hostile agent against the git server and the fake model, with every token root holds. */
-function runHostile(credential: Record<string, string>, extra: Record<string, string> = {}): Promise<EntrypointRun> {
+/** The entrypoint running `command` as the agent on a clone of app.git from the git server. */
+function runOnApp(command: string[], env: Record<string, string> = {}, options?: RunOptions): Promise<EntrypointRun> {
   return sandbox.run({
-    AGENT_COMMAND: JSON.stringify(['node', HOSTILE_AGENT]),
+    AGENT_COMMAND: JSON.stringify(command),
     FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
-    FLAUDE_PUSH_BRANCH: 'agent/hostile',
-    FLAUDE_MARKER_NONCE: tokens.nonce,
     GITHUB_TOKEN: tokens.githubToken,
     GITHUB_SERVER_URL: git.url,
+    ...env,
+  }, options);
+}
+
+/** The hostile agent against the git server and the fake model, with every token root holds. */
+function runHostile(credential: Record<string, string>, extra: Record<string, string> = {}): Promise<EntrypointRun> {
+  return runOnApp(['node', HOSTILE_AGENT], {
+    FLAUDE_PUSH_BRANCH: 'agent/hostile',
+    FLAUDE_MARKER_NONCE: tokens.nonce,
     ANTHROPIC_BASE_URL: model.url,
     ...credential,
     ...hostileEnv(tokens, sandbox.recordPath('report.json'), { AMT_HELPER: HELPER, AMT_PLANT: '1', AMT_LINGER: '1', ...extra }),
@@ -124,13 +131,7 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
       'echo gone > gone.txt && git add gone.txt && git commit -q -m "agent commit two" && rm gone.txt',
       'echo changed >> README',
     ].join(' && ')];
-    const run = await sandbox.run({
-      AGENT_COMMAND: JSON.stringify(command),
-      FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
-      FLAUDE_PUSH_BRANCH: 'agent/commits',
-      GITHUB_TOKEN: tokens.githubToken,
-      GITHUB_SERVER_URL: git.url,
-    });
+    const run = await runOnApp(command, { FLAUDE_PUSH_BRANCH: 'agent/commits' });
     expect(run.lines.at(-1), run.output).toBe('[flaude:exit:0]');
     const log = sandbox.git(bare(), 'log', '--format=%s', 'main..agent/commits').split('\n');
     expect(log).toEqual(['agent: changes from sh', 'agent commit two', 'agent commit one']);
@@ -140,13 +141,7 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
 
   it('leaves out commits that do not descend from the clone, and keeps the tree', async () => {
     const command = ['sh', '-c', 'git checkout -q --orphan other && git rm -rqf . && echo alone > alone.txt && git add alone.txt && git commit -q -m unrelated'];
-    const run = await sandbox.run({
-      AGENT_COMMAND: JSON.stringify(command),
-      FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
-      FLAUDE_PUSH_BRANCH: 'agent/orphan',
-      GITHUB_TOKEN: tokens.githubToken,
-      GITHUB_SERVER_URL: git.url,
-    });
+    const run = await runOnApp(command, { FLAUDE_PUSH_BRANCH: 'agent/orphan' });
     expect(run.lines.at(-1), run.output).toBe('[flaude:exit:0]');
     expect(run.output).toContain('[flaude] the agent\'s HEAD does not descend from the cloned commit: its commits are left out, not its files');
     expect(sandbox.git(bare(), 'rev-parse', 'agent/orphan^')).toBe(sandbox.git(bare(), 'rev-parse', 'main'));
@@ -159,14 +154,7 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
     mkdirSync(secret, { mode: 0o700 });
     writeFileSync(join(secret, 'secret.txt'), `not for the agent ${tokens.runId}\n`);
     const command = ['sh', '-c', `cd .. && mv app app.moved && ln -s ${secret} app`];
-    const run = await sandbox.run({
-      AGENT_COMMAND: JSON.stringify(command),
-      FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
-      FLAUDE_PUSH_BRANCH: 'agent/swapped',
-      FLAUDE_MARKER_NONCE: tokens.nonce,
-      GITHUB_TOKEN: tokens.githubToken,
-      GITHUB_SERVER_URL: git.url,
-    });
+    const run = await runOnApp(command, { FLAUDE_PUSH_BRANCH: 'agent/swapped', FLAUDE_MARKER_NONCE: tokens.nonce });
     expect(run.lines).toContain(`[flaude:${tokens.nonce}:error:the work tree app was replaced; nothing is pushed]`);
     expect(run.lines.at(-1), run.output).toBe(`[flaude:${tokens.nonce}:exit:4]`);
     expect(run.code).toBe(4);
@@ -177,14 +165,7 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
     // The kernel's protected_hardlinks stops the agent making one here; the test (root) puts the
     // file in its tree while it runs, to the same effect.
     const command = ['sh', '-c', 'echo mine > mine.txt; while [ ! -e "$FAKE_RECORD/go" ]; do sleep 0.1; done'];
-    const running = sandbox.run({
-      AGENT_COMMAND: JSON.stringify(command),
-      FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
-      FLAUDE_PUSH_BRANCH: 'agent/stray',
-      FLAUDE_MARKER_NONCE: tokens.nonce,
-      GITHUB_TOKEN: tokens.githubToken,
-      GITHUB_SERVER_URL: git.url,
-    });
+    const running = runOnApp(command, { FLAUDE_PUSH_BRANCH: 'agent/stray', FLAUDE_MARKER_NONCE: tokens.nonce });
     const tree = join(sandbox.workspace, 'app');
     await expect.poll(() => existsSync(join(tree, 'mine.txt')), { timeout: 20_000 }).toBe(true);
     writeFileSync(join(tree, 'root-file'), 'root only\n', { mode: 0o600 });
@@ -204,12 +185,7 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
     sandbox.git(seed, 'add', 'link');
     sandbox.git(seed, 'commit', '-q', '-m', 'a link out');
     sandbox.git(seed, 'push', '-q', bare(), 'main');
-    const run = await sandbox.run({
-      AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat link; echo "status $?"']),
-      FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
-      GITHUB_TOKEN: tokens.githubToken,
-      GITHUB_SERVER_URL: git.url,
-    });
+    const run = await runOnApp(['sh', '-c', 'cat link; echo "status $?"']);
     expect(run.lines.at(-1), run.output).toBe('[flaude:exit:0]');
     expect(lstatSync(join(sandbox.workspace, 'app', 'link')).isSymbolicLink()).toBe(true);
     expect(statSync(target).uid).toBe(0);

@@ -4,54 +4,43 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DockerApi } from '../../src/machine/local/docker-api.js';
 import { LogSink } from '../../src/run/log-sink.js';
 import { runMachine } from '../../src/run/run.js';
 import { Session } from '../../src/session.js';
+import { closeAfterEach, timed, untilHeld } from '../helpers/deadlines.js';
 import { dockerUpstream, startProxy, type Proxy } from '../helpers/proxy.js';
 import { cleanUp, localBackend, testRun } from './helpers.js';
 
 const engine = DockerApi.fromEnv();
 const { labels, spec } = testRun();
-let proxy: Proxy | undefined;
-let api: DockerApi | undefined;
-
-afterEach(async () => {
-  await api?.close();
-  await proxy?.close();
-  api = proxy = undefined;
-});
+const closeLater = closeAfterEach();
+let proxy: Proxy;
 afterAll(() => cleanUp(engine, labels));
 
 /** An api on a proxy of the engine that holds the calls `hang` picks; every deadline `timeoutMs`. */
 async function hungEngine(hang: (method: string, path: string) => boolean, timeoutMs = 1000): Promise<DockerApi> {
-  proxy = await startProxy({ upstream: dockerUpstream(), unixSocket: true, hang });
-  api = new DockerApi(proxy.url, { timeoutMs, removeTimeoutMs: timeoutMs });
-  return api;
-}
-
-/** How long `promise` takes to settle, and how it settled. */
-async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const started = Date.now();
-  const error = await promise.then(() => undefined, (err: unknown) => err);
-  return { ms: Date.now() - started, error };
+  proxy = closeLater(await startProxy({ upstream: dockerUpstream(), unixSocket: true, hang }));
+  return closeLater(new DockerApi(proxy.url, { timeoutMs, removeTimeoutMs: timeoutMs }));
 }
 
 const isCreate = (method: string, path: string) => method === 'POST' && path === '/containers/create';
 const isAttach = (method: string, path: string) => method === 'POST' && /^\/containers\/[^/]+\/attach$/.test(path);
 const isStart = (method: string, path: string) => method === 'POST' && /^\/containers\/[^/]+\/start$/.test(path);
+/** The engine calls create() makes, each of which may be the one that hangs. */
+const CREATE_CALLS = [
+  ['create', isCreate],
+  ['attach', isAttach],
+  ['start', isStart],
+] as const;
 
 // A call that hangs fails its test in seconds, not at vitest's generous default.
 describe('a Docker engine that never answers', { timeout: 30_000 }, () => {
-  it.each([
-    ['create', isCreate],
-    ['attach', isAttach],
-    ['start', isStart],
-  ])('ends create() by its deadline when %s hangs, with a DOCKER_API error that says it timed out', async (call, hang) => {
+  it.each(CREATE_CALLS)('ends create() by its deadline when %s hangs, with a DOCKER_API error that says it timed out', async (call, hang) => {
     const backend = localBackend(await hungEngine(hang, 2000));
     const { ms, error } = await timed(backend.create(spec(['sleep', '60'])));
-    expect(proxy!.held).toHaveLength(1);
+    expect(proxy.held).toHaveLength(1);
     expect(error).toMatchObject({ code: 'DOCKER_API', message: expect.stringMatching(/timed out: no answer to POST \/containers\/\S+ within 2s/) });
     expect((error as Error).message).toContain(call === 'create' ? '/containers/create' : `/${call}`);
     expect(ms).toBeGreaterThanOrEqual(1900);
@@ -60,17 +49,13 @@ describe('a Docker engine that never answers', { timeout: 30_000 }, () => {
     expect(await engine.listContainers(labels)).toEqual([]);
   });
 
-  it.each([
-    ['create', isCreate],
-    ['attach', isAttach],
-    ['start', isStart],
-  ])('ends create() at once on cancel when %s hangs (deadline far off)', async (_call, hang) => {
+  it.each(CREATE_CALLS)('ends create() at once on cancel when %s hangs (deadline far off)', async (_call, hang) => {
     const backend = localBackend(await hungEngine(hang, 60_000));
     const cancel = new AbortController();
     const reason = new Error('SIGINT');
     const waiting = timed(backend.create(spec(['sleep', '60']), cancel.signal));
     // Cancel once the engine holds the call.
-    while (!proxy!.held.length) await new Promise((resolve) => setTimeout(resolve, 20));
+    await untilHeld(proxy);
     cancel.abort(reason);
     const { ms, error } = await waiting;
     expect(error).toBe(reason);
@@ -94,7 +79,7 @@ describe('a Docker engine that never answers', { timeout: 30_000 }, () => {
         onDestroyed: () => {},
         warn: () => {},
       }));
-      while (!proxy!.held.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      await untilHeld(proxy);
       // As Node delivers it to the listener (not process.kill: in a worker thread it would reach vitest itself).
       process.emit('SIGINT', 'SIGINT');
       const { ms, error } = await running;

@@ -3,7 +3,7 @@
 // the step never finished is closed by the post step.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { emptyStats } from '../../src/agent/stats.js';
-import { createClient, type Context } from '../../src/github/api.js';
+import { createClient } from '../../src/github/api.js';
 import { closeLeftComment, PullRequestReport, StickyComment, type Progress } from '../../src/report/pull-request.js';
 import type { RunOutcome } from '../../src/run/outcome.js';
 import { Secrets } from '../../src/secrets.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
 
 async function report(intervalMs: number) {
   fake = await startFakeGitHub();
-  const api = createClient(TOKEN, { apiUrl: fake.url } as Context);
+  const api = await createClient(TOKEN, { apiUrl: fake.url });
   const secrets = new Secrets([TOKEN]);
   const comment = new StickyComment(api, { owner: 'o', repo: 'r', number: 7 }, { asker: 'octocat', runUrl: 'https://github.com/o/r/actions/runs/1', repositoryUrl: 'https://github.com/o/r' }, secrets);
   return { api, secrets, pr: new PullRequestReport({ secrets, comment, pullRequestNumber: 7 }, intervalMs) };
