@@ -50,5 +50,11 @@ export async function runAction(inputs: Record<string, string>, env: Record<stri
     },
     onSpawn: watch,
   });
-  return { ...run, wallMs: exitedAt - spawnedAt, spawnedAt, outputsWrittenNs: statSync(run.files.GITHUB_OUTPUT, { bigint: true }).mtimeNs, peakRssMb: peakKb / 1024 };
+  return {
+    ...run,
+    wallMs: exitedAt - spawnedAt,
+    spawnedAt,
+    outputsWrittenNs: statSync(run.files.GITHUB_OUTPUT, { bigint: true }).mtimeNs,
+    peakRssMb: peakKb / 1024,
+  };
 }

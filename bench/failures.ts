@@ -24,7 +24,13 @@ async function endingOf(reply: Reply, inputs: Record<string, string>): Promise<E
   try {
     const outputAt: number[] = [];
     const run = await runAction({
-      inputs: { prompt: 'Say hello', anthropic_api_key: 'sk-ant-api03-benchFakeKey0123456789', anthropic_base_url: model.url, upload_artifacts: 'false', ...inputs },
+      inputs: {
+        prompt: 'Say hello',
+        anthropic_api_key: 'sk-ant-api03-benchFakeKey0123456789',
+        anthropic_base_url: model.url,
+        upload_artifacts: 'false',
+        ...inputs,
+      },
       onSpawn: (child) => child.stdout?.on('data', () => outputAt.push(Date.now())),
     });
     return { exitedAt: Date.now(), outputAt, firstRequestAt: model.requests[0]?.at, outputs: run.outputs };
@@ -39,7 +45,8 @@ export async function failureEndings(runs: number): Promise<Figure[]> {
   const stall = figure(`a silent model: the last output to the step's end (idle_timeout ${IDLE_SECONDS} s)`, 's', { op: '<=', value: IDLE_SECONDS + 3 });
   for (let i = 0; i < runs; i++) {
     const refused = await endingOf({ status: 401, errorType: 'authentication_error', message: 'invalid x-api-key' }, {});
-    if (refused.outputs.failure_reason !== 'auth' || refused.firstRequestAt === undefined) auth.problems.push(`ended as ${refused.outputs.failure_reason || 'success'}`);
+    if (refused.outputs.failure_reason !== 'auth' || refused.firstRequestAt === undefined)
+      auth.problems.push(`ended as ${refused.outputs.failure_reason || 'success'}`);
     else auth.values.push((refused.exitedAt - refused.firstRequestAt) / 1000);
 
     const silent = await endingOf({ hang: true }, { idle_timeout: String(IDLE_SECONDS) });

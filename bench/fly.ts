@@ -18,7 +18,11 @@ async function flyRun(fake: FakeFly): Promise<BenchRun> {
 /** The fake's times (ms) of the machine's start and of its exit. */
 function lifetime(fake: FakeFly, id: string): { started: number; stopped: number } {
   const events = fake.machines().find((m) => m.id === id)?.events ?? [];
-  const at = (type: string) => events.filter((e) => e.type === type).map((e) => e.timestamp as number).sort((a, b) => a - b)[0];
+  const at = (type: string) =>
+    events
+      .filter((e) => e.type === type)
+      .map((e) => e.timestamp as number)
+      .sort((a, b) => a - b)[0];
   return { started: at('start'), stopped: at('exit') };
 }
 
@@ -35,7 +39,8 @@ export async function flyExitAndOverhead(runs: number, busiest: Figure): Promise
     try {
       const run = await flyRun(fake);
       const id = run.outputs.machine_id;
-      const good = run.code === 0 && run.outputs.exit_code === '0' && run.outputs.exit_code_source === 'api' && JSON.stringify(logLines(run)) === JSON.stringify(lines);
+      const good =
+        run.code === 0 && run.outputs.exit_code === '0' && run.outputs.exit_code_source === 'api' && JSON.stringify(logLines(run)) === JSON.stringify(lines);
       if (!good) {
         exit.problems.push(`run failed or lost lines (exit ${run.code}): ${run.stdout.slice(-400)}`);
         continue;
@@ -66,31 +71,33 @@ export async function flyEconomy(parallel: number, seconds: number, busiest: Fig
     [silent, { lines: [], durationMs: seconds * 1000, exit: { code: 0 } }, []],
   ];
   const split: string[] = [];
-  await Promise.all(scenarios.map(async ([f, script, want]) => {
-    const fake = await startFakeFly({ script });
-    try {
-      const runs = await Promise.all(Array.from({ length: parallel }, () => flyRun(fake)));
-      const perApi = { machines: [] as number[], logs: [] as number[] };
-      for (const run of runs) {
-        const id = run.outputs.machine_id;
-        if (run.code !== 0 || run.outputs.exit_code !== '0' || JSON.stringify(logLines(run)) !== JSON.stringify(want)) {
-          f.problems.push(`run failed or lost lines (exit ${run.code}, ${logLines(run).length} lines): ${run.stdout.slice(-300)}`);
-          continue;
+  await Promise.all(
+    scenarios.map(async ([f, script, want]) => {
+      const fake = await startFakeFly({ script });
+      try {
+        const runs = await Promise.all(Array.from({ length: parallel }, () => flyRun(fake)));
+        const perApi = { machines: [] as number[], logs: [] as number[] };
+        for (const run of runs) {
+          const id = run.outputs.machine_id;
+          if (run.code !== 0 || run.outputs.exit_code !== '0' || JSON.stringify(logLines(run)) !== JSON.stringify(want)) {
+            f.problems.push(`run failed or lost lines (exit ${run.code}, ${logLines(run).length} lines): ${run.stdout.slice(-300)}`);
+            continue;
+          }
+          const { started, stopped } = lifetime(fake, id);
+          const during = fake.requests().filter((r) => r.machineId === id && r.at >= started && r.at <= stopped);
+          const minutes = (stopped - started) / 60_000;
+          f.values.push(during.length / minutes);
+          perApi.machines.push(during.filter((r) => r.api === 'machines').length / minutes);
+          perApi.logs.push(during.filter((r) => r.api === 'logs').length / minutes);
+          busiest.values.push(fake.busiestSecond(id));
+          rmSync(run.workDir, { recursive: true, force: true });
         }
-        const { started, stopped } = lifetime(fake, id);
-        const during = fake.requests().filter((r) => r.machineId === id && r.at >= started && r.at <= stopped);
-        const minutes = (stopped - started) / 60_000;
-        f.values.push(during.length / minutes);
-        perApi.machines.push(during.filter((r) => r.api === 'machines').length / minutes);
-        perApi.logs.push(during.filter((r) => r.api === 'logs').length / minutes);
-        busiest.values.push(fake.busiestSecond(id));
-        rmSync(run.workDir, { recursive: true, force: true });
+        split.push(`${f.name}: Machines API ${median(perApi.machines).toFixed(1)}, logs API ${median(perApi.logs).toFixed(1)} (medians)`);
+      } finally {
+        await fake.close();
       }
-      split.push(`${f.name}: Machines API ${median(perApi.machines).toFixed(1)}, logs API ${median(perApi.logs).toFixed(1)} (medians)`);
-    } finally {
-      await fake.close();
-    }
-  }));
+    }),
+  );
   console.log(split.sort().join('\n'));
   return [flowing, silent];
 }

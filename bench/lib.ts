@@ -84,15 +84,23 @@ function dockerGet(path: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     request({ socketPath: DOCKER_SOCKET, path }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolvePromise(text));
-    }).on('error', reject).end();
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (text += c))
+        .on('end', () => resolvePromise(text));
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
 export function sha256File(path: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1 << 20 }).on('data', (c) => hash.update(c)).on('error', reject).on('end', () => resolvePromise(hash.digest('hex')));
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on('data', (c) => hash.update(c))
+      .on('error', reject)
+      .on('end', () => resolvePromise(hash.digest('hex')));
   });
 }
 

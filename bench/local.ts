@@ -96,7 +96,10 @@ export async function coldStart(runs: number): Promise<Figure[]> {
     client.once('data', () => (firstRequestAt ??= performance.now()));
     const engine = connect(DOCKER_SOCKET);
     client.pipe(engine).pipe(client);
-    const close = () => { client.destroy(); engine.destroy(); };
+    const close = () => {
+      client.destroy();
+      engine.destroy();
+    };
     client.on('error', close).on('close', close);
     engine.on('error', close).on('close', close);
   });
@@ -128,12 +131,14 @@ export async function localThroughput(runs: number, blocks: number): Promise<Fig
     try {
       const logFile = run.outputs.log_file;
       const problems: string[] = [];
-      if (run.code !== 1 || run.outputs.exit_code !== '3') problems.push(`expected a failed step with exit_code 3, got code ${run.code} exit_code ${run.outputs.exit_code}: ${run.stdout.slice(-500)}`);
+      if (run.code !== 1 || run.outputs.exit_code !== '3')
+        problems.push(`expected a failed step with exit_code 3, got code ${run.code} exit_code ${run.outputs.exit_code}: ${run.stdout.slice(-500)}`);
       const size = logFile ? statSync(logFile).size : -1;
       if (size !== want.size) problems.push(`log file has ${size} bytes, expected ${want.size}`);
       else if ((await sha256File(logFile)) !== want.sha256) problems.push('log file sha256 differs from the redacted agent output');
       const tail = tailGroup(run.stdout);
-      if (JSON.stringify(tail) !== JSON.stringify(want.tail)) problems.push(`printed tail ${JSON.stringify(tail?.slice(-2))} is not the last ${want.tail.length} lines ${JSON.stringify(want.tail.slice(-2))}`);
+      if (JSON.stringify(tail) !== JSON.stringify(want.tail))
+        problems.push(`printed tail ${JSON.stringify(tail?.slice(-2))} is not the last ${want.tail.length} lines ${JSON.stringify(want.tail.slice(-2))}`);
       if (Object.values(SECRETS).some((s) => run.stdout.replace(/^::add-mask::.*$/gm, '').includes(s))) problems.push('a secret reached stdout');
       rate.problems.push(...problems);
       memory.problems.push(...problems);

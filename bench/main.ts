@@ -29,9 +29,14 @@ function pipeline(runs: number, blocks: number, agent = false): Figure[] {
   const rate = agent
     ? figure(`in process: ${blocks} MiB of agent events through demux + LogSink (agent mode)`, 'MB/s', { op: '>=', value: 300 })
     : figure(`in process: ${blocks} MiB through demux + LogSink`, 'MB/s', { op: '>=', value: 300 });
-  const memory = agent ? figure('in process, agent events: peak RSS (incl. the generator)', 'MB', { op: '<=', value: 150 }) : figure('in process: peak RSS (incl. the generator)', 'MB');
+  const memory = agent
+    ? figure('in process, agent events: peak RSS (incl. the generator)', 'MB', { op: '<=', value: 150 })
+    : figure('in process: peak RSS (incl. the generator)', 'MB');
   for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, [process.argv[1], agent ? '--child-agent-pipeline' : '--child-pipeline', String(blocks)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, [process.argv[1], agent ? '--child-agent-pipeline' : '--child-pipeline', String(blocks)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     const result = JSON.parse(out) as PipelineResult;
     rate.problems.push(...result.problems);
     if (!result.problems.length) rate.values.push(result.printed / MB / result.seconds);
@@ -42,7 +47,13 @@ function pipeline(runs: number, blocks: number, agent = false): Figure[] {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, quick: { type: 'boolean' }, runs: { type: 'string' }, 'child-pipeline': { type: 'string' }, 'child-agent-pipeline': { type: 'string' } },
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean' },
+      runs: { type: 'string' },
+      'child-pipeline': { type: 'string' },
+      'child-agent-pipeline': { type: 'string' },
+    },
   });
   if (values['child-pipeline']) return pipelineChild(Number(values['child-pipeline']));
   if (values['child-agent-pipeline']) return pipelineChild(Number(values['child-agent-pipeline']), true);

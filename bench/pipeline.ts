@@ -12,20 +12,32 @@ import { demux, wholeLines } from '../src/machine/local/demux.js';
 import { LogSink } from '../src/run/log-sink.js';
 import { sha256File } from './lib.js';
 import {
-  AGENT_DIFFSTAT, SECRETS, TAIL_LINES, agentBlock, agentClosing, agentExpected, agentOpening, agentStatsExpected, block, closing, expected,
+  AGENT_DIFFSTAT,
+  SECRETS,
+  TAIL_LINES,
+  agentBlock,
+  agentClosing,
+  agentExpected,
+  agentOpening,
+  agentStatsExpected,
+  block,
+  closing,
+  expected,
 } from './workload.js';
 
 const READ = 64 * 1024;
 
 function multiplex(text: string): Buffer {
   const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-  return Buffer.concat(lines.flatMap((line) => {
-    const payload = Buffer.from(line);
-    const header = Buffer.alloc(8);
-    header[0] = 1;
-    header.writeUInt32BE(payload.length, 4);
-    return [header, payload];
-  }));
+  return Buffer.concat(
+    lines.flatMap((line) => {
+      const payload = Buffer.from(line);
+      const header = Buffer.alloc(8);
+      header[0] = 1;
+      header.writeUInt32BE(payload.length, 4);
+      return [header, payload];
+    }),
+  );
 }
 
 /**
@@ -63,11 +75,24 @@ export interface PipelineResult {
   maxRssMb: number;
 }
 
+/** The action's own sink settings: its secrets, tail and 8 MiB echo budget. */
+const sinkOptions = (file: string, echo: (lines: string[]) => void) => ({
+  file,
+  secrets: Object.values(SECRETS),
+  tailLines: TAIL_LINES,
+  echo,
+  echoLimitBytes: 8 << 20,
+});
+
 export async function runPipeline(blocks: number, dir: string): Promise<PipelineResult> {
   const want = expected(blocks);
   const file = join(dir, 'pipeline.log');
   let echoed = 0;
-  const sink = new LogSink({ file, secrets: Object.values(SECRETS), tailLines: TAIL_LINES, echo: (lines) => { for (const line of lines) echoed += line.length; }, echoLimitBytes: 8 << 20 });
+  const sink = new LogSink(
+    sinkOptions(file, (lines) => {
+      for (const line of lines) echoed += line.length;
+    }),
+  );
   const started = performance.now();
   const cpu = process.cpuUsage();
   for await (const data of wholeLines(demux(socketReads(blocks, { block: block(), closing: closing() })))) sink.write(data);
@@ -82,7 +107,8 @@ export async function runPipeline(blocks: number, dir: string): Promise<Pipeline
   const sha = await sha256File(file);
   if (sha !== want.sha256) problems.push(`log file sha256 ${sha}, expected ${want.sha256}`);
   const tail = sink.tail();
-  if (JSON.stringify(tail) !== JSON.stringify(want.tail)) problems.push(`tail differs: ${JSON.stringify(tail.slice(-2))} vs ${JSON.stringify(want.tail.slice(-2))}`);
+  if (JSON.stringify(tail) !== JSON.stringify(want.tail))
+    problems.push(`tail differs: ${JSON.stringify(tail.slice(-2))} vs ${JSON.stringify(want.tail.slice(-2))}`);
   if (echoed < 7 << 20 || echoed > 8 << 20) problems.push(`echoed ${echoed} bytes, expected just under 8 MiB`);
   return { seconds, cpuSeconds, printed: want.printed, problems, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
@@ -94,7 +120,9 @@ export async function runAgentPipeline(mib: number, dir: string): Promise<Pipeli
   const transcriptFile = join(dir, 'agent.jsonl');
   let echoedLines = 0;
   const sink = new LogSink({
-    file, secrets: Object.values(SECRETS), tailLines: TAIL_LINES, echo: (lines) => { echoedLines += lines.length; }, echoLimitBytes: 8 << 20,
+    ...sinkOptions(file, (lines) => {
+      echoedLines += lines.length;
+    }),
     agent: { transcriptFile },
   });
   const started = performance.now();
@@ -108,7 +136,10 @@ export async function runAgentPipeline(mib: number, dir: string): Promise<Pipeli
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
 
   const problems: string[] = [];
-  for (const [name, path, expect] of [['log file', file, want.log], ['transcript', transcriptFile, want.transcript]] as const) {
+  for (const [name, path, expect] of [
+    ['log file', file, want.log],
+    ['transcript', transcriptFile, want.transcript],
+  ] as const) {
     const size = statSync(path).size;
     if (size !== expect.size) problems.push(`${name} has ${size} bytes, expected ${expect.size}`);
     const sha = await sha256File(path);
@@ -116,16 +147,24 @@ export async function runAgentPipeline(mib: number, dir: string): Promise<Pipeli
   }
   if (sink.bytes !== want.log.size) problems.push(`sink counted ${sink.bytes} log bytes, expected ${want.log.size}`);
   const tail = sink.tail();
-  if (JSON.stringify(tail) !== JSON.stringify(want.tail)) problems.push(`tail differs: ${JSON.stringify(tail.slice(-3))} vs ${JSON.stringify(want.tail.slice(-3))}`);
+  if (JSON.stringify(tail) !== JSON.stringify(want.tail))
+    problems.push(`tail differs: ${JSON.stringify(tail.slice(-3))} vs ${JSON.stringify(want.tail.slice(-3))}`);
   if (echoedLines !== want.lines) problems.push(`echoed ${echoedLines} lines, expected ${want.lines}`);
   if (sink.markers.get('exit') !== '0' || sink.markers.get('diffstat') !== AGENT_DIFFSTAT) problems.push('markers exit/diffstat not read');
   const stats = sink.agent?.stats;
   const wantStats = agentStatsExpected(blocks);
   const got = stats && {
-    toolCounts: stats.toolCounts, commands: stats.commands, filesEdited: stats.filesEdited, numTurns: stats.numTurns, costUsd: stats.costUsd,
-    inputTokens: stats.inputTokens, outputTokens: stats.outputTokens, result: stats.result,
+    toolCounts: stats.toolCounts,
+    commands: stats.commands,
+    filesEdited: stats.filesEdited,
+    numTurns: stats.numTurns,
+    costUsd: stats.costUsd,
+    inputTokens: stats.inputTokens,
+    outputTokens: stats.outputTokens,
+    result: stats.result,
   };
-  if (JSON.stringify(got) !== JSON.stringify(wantStats)) problems.push(`stats differ: ${JSON.stringify(got).slice(0, 300)} vs ${JSON.stringify(wantStats).slice(0, 300)}`);
+  if (JSON.stringify(got) !== JSON.stringify(wantStats))
+    problems.push(`stats differ: ${JSON.stringify(got).slice(0, 300)} vs ${JSON.stringify(wantStats).slice(0, 300)}`);
   return { seconds, cpuSeconds, printed: want.printed, problems, maxRssMb };
 }
 

@@ -74,7 +74,10 @@ export async function actionStart(runs: number, root = ROOT): Promise<Figure[]> 
   try {
     for (let i = 0; i < runs; i++) {
       firstAt = undefined;
-      const run = await runStep(root, { inputs: { image: 'amt-bench:none', command: '["true"]', comment: 'never', upload_artifacts: 'false' }, env: { DOCKER_HOST: `unix://${socket}` } });
+      const run = await runStep(root, {
+        inputs: { image: 'amt-bench:none', command: '["true"]', comment: 'never', upload_artifacts: 'false' },
+        env: { DOCKER_HOST: `unix://${socket}` },
+      });
       if (firstAt === undefined) start.problems.push(`no engine request (exit ${run.code}): ${run.output.slice(-300)}`);
       else start.values.push(firstAt - run.spawnedAt);
     }
@@ -157,7 +160,12 @@ class Round {
   tag = '';
   private remote = '';
 
-  constructor(private readonly dockerDir: string, private readonly standIn: string, private readonly registryHost: string, private readonly fake: FakeAnthropic) {}
+  constructor(
+    private readonly dockerDir: string,
+    private readonly standIn: string,
+    private readonly registryHost: string,
+    private readonly fake: FakeAnthropic,
+  ) {}
 
   async prepare(): Promise<void> {
     // The stand-in copied into one layer of the round's own (a file of the round's in it): an
@@ -217,7 +225,7 @@ class Round {
     const ids = docker('images', '--all', '--quiet', '--no-trunc').split('\n').filter(Boolean);
     const parents = (JSON.parse(docker('image', 'inspect', ...new Set(ids))) as { Id: string; Parent: string }[]).map((image) => [image.Id, image.Parent]);
     const made: string[] = [];
-    for (let level = new Set([this.baseId]); level.size; ) {
+    for (let level = new Set([this.baseId]); level.size;) {
       const children = parents.filter(([, parent]) => level.has(parent)).map(([id]) => id);
       made.push(...children);
       level = new Set(children);

@@ -20,10 +20,14 @@ export const TAIL_LINES = 20;
 
 function body(i: number, env: (name: string) => string): string {
   switch (i % 4) {
-    case 0: return `INFO running step: token=${env('GITHUB_TOKEN')} done`;
-    case 1: return 'DEBUG plain progress line, nothing to hide';
-    case 2: return `WARN key=${env('CLAUDE_CODE_OAUTH_TOKEN')} and ${env('ANTHROPIC_API_KEY')} seen`;
-    default: return 'INFO another plain line';
+    case 0:
+      return `INFO running step: token=${env('GITHUB_TOKEN')} done`;
+    case 1:
+      return 'DEBUG plain progress line, nothing to hide';
+    case 2:
+      return `WARN key=${env('CLAUDE_CODE_OAUTH_TOKEN')} and ${env('ANTHROPIC_API_KEY')} seen`;
+    default:
+      return 'INFO another plain line';
   }
 }
 
@@ -38,13 +42,13 @@ export function agentScript(blocks: number): string {
     `    2) b=${JSON.stringify(body(2, (n) => `$${n}`))};;`,
     `    *) b=${JSON.stringify(body(3, (n) => `$${n}`))};;`,
     '  esac',
-    "  printf '%05d %-121s\\n' $i \"$b\"",
+    '  printf \'%05d %-121s\\n\' $i "$b"',
     '  i=$((i+1))',
     'done > /tmp/block',
     // cat of a file: busybox `yes | head -c` itself tops out near 120 MB/s here.
     `n=0; while [ $n -lt ${blocks} ]; do cat /tmp/block; n=$((n+1)); done`,
-    "i=1; while [ $i -le 25 ]; do printf 'closing line %02d of 25 key=%s\\n' $i \"$ANTHROPIC_API_KEY\"; i=$((i+1)); done",
-    "printf 'final line without a newline, token=%s' \"$GITHUB_TOKEN\"",
+    'i=1; while [ $i -le 25 ]; do printf \'closing line %02d of 25 key=%s\\n\' $i "$ANTHROPIC_API_KEY"; i=$((i+1)); done',
+    'printf \'final line without a newline, token=%s\' "$GITHUB_TOKEN"',
     'exit 3',
   ].join('\n');
 }
@@ -124,9 +128,10 @@ interface Line {
 function sourceText(lines: number, salt: number): string {
   let text = '';
   for (let i = 0; i < lines; i++) {
-    text += i % 7 === 0
-      ? `// ${salt}.${i}: "quoted" note — naïve café\n`
-      : `export function f${salt}_${i}(a: string): string {\n\treturn "value-${i}" + a.repeat(${i % 5});\n}\n`;
+    text +=
+      i % 7 === 0
+        ? `// ${salt}.${i}: "quoted" note — naïve café\n`
+        : `export function f${salt}_${i}(a: string): string {\n\treturn "value-${i}" + a.repeat(${i % 5});\n}\n`;
   }
   return text;
 }
@@ -141,11 +146,21 @@ function assistant(turn: number, block: Record<string, unknown>): string {
   return JSON.stringify({
     type: 'assistant',
     message: {
-      id: `msg_bench_${String(turn).padStart(4, '0')}`, type: 'message', role: 'assistant', model: MODEL, content: [block],
-      stop_reason: null, stop_sequence: null,
-      usage: { input_tokens: 4, output_tokens: 1, cache_creation_input_tokens: 1200 + turn, cache_read_input_tokens: 20000 + turn }, context_management: null,
+      id: `msg_bench_${String(turn).padStart(4, '0')}`,
+      type: 'message',
+      role: 'assistant',
+      model: MODEL,
+      content: [block],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 4, output_tokens: 1, cache_creation_input_tokens: 1200 + turn, cache_read_input_tokens: 20000 + turn },
+      context_management: null,
     },
-    parent_tool_use_id: null, session_id: SESSION, uuid: `a-${turn}`, timestamp: '2026-01-01T00:00:00.000Z', request_id: `req_${turn}`,
+    parent_tool_use_id: null,
+    session_id: SESSION,
+    uuid: `a-${turn}`,
+    timestamp: '2026-01-01T00:00:00.000Z',
+    request_id: `req_${turn}`,
   });
 }
 
@@ -154,8 +169,13 @@ function toolResult(id: string, content: string, extra: unknown, isError: boolea
     ? { type: 'tool_result', content, is_error: true, tool_use_id: id }
     : { tool_use_id: id, type: 'tool_result', content, is_error: false };
   return JSON.stringify({
-    type: 'user', message: { role: 'user', content: [result] }, parent_tool_use_id: null, session_id: SESSION,
-    uuid: `u-${id}`, timestamp: '2026-01-01T00:00:01.000Z', tool_use_result: extra,
+    type: 'user',
+    message: { role: 'user', content: [result] },
+    parent_tool_use_id: null,
+    session_id: SESSION,
+    uuid: `u-${id}`,
+    timestamp: '2026-01-01T00:00:01.000Z',
+    tool_use_result: extra,
     tool_result_meta: [{ id, permission_decision: { decision: 'accept', source: 'config', reason_type: 'mode' } }],
   });
 }
@@ -171,7 +191,10 @@ function agentTurn(turn: number, env: (name: string) => string): Line[] {
   const failed = (content: string, shown: string) => lines.push({ raw: toolResult(id, content, `Error: ${content}`, true), shown });
 
   if (turn % 3 === 0) {
-    const text = turn === 3 ? `Looking at this.\nThe key ${env('ANTHROPIC_API_KEY')} is set.` : `Turn ${turn}: checking the module before the next edit.\n\nThen running the tests.`;
+    const text =
+      turn === 3
+        ? `Looking at this.\nThe key ${env('ANTHROPIC_API_KEY')} is set.`
+        : `Turn ${turn}: checking the module before the next edit.\n\nThen running the tests.`;
     lines.push({ raw: assistant(turn, { type: 'text', text }), shown: text.replace(/\s+/g, ' ') });
   }
   if (turn === 9) {
@@ -182,7 +205,13 @@ function agentTurn(turn: number, env: (name: string) => string): Line[] {
     case 0: {
       use('Read', { file_path: `${CWD}/src/mod${turn}.ts` }, `Read src/mod${turn}.ts`);
       const file = sourceText(turn === 12 ? 2600 : 40, turn); // ~220 KB once a block, twice in its line
-      ok(file.split('\n').map((l, i) => `${String(i + 1).padStart(6)}\t${l}`).join('\n'), { type: 'text', file: { filePath: `${CWD}/src/mod${turn}.ts`, content: file, numLines: 0, startLine: 1, totalLines: 0 } });
+      ok(
+        file
+          .split('\n')
+          .map((l, i) => `${String(i + 1).padStart(6)}\t${l}`)
+          .join('\n'),
+        { type: 'text', file: { filePath: `${CWD}/src/mod${turn}.ts`, content: file, numLines: 0, startLine: 1, totalLines: 0 } },
+      );
       break;
     }
     case 1:
@@ -191,7 +220,12 @@ function agentTurn(turn: number, env: (name: string) => string): Line[] {
       break;
     case 2:
       use('Edit', { file_path: `${CWD}/src/mod${turn}.ts`, old_string: 'return "a"', new_string: 'return "b"', replace_all: false }, `Edit src/mod${turn}.ts`);
-      ok(`The file ${CWD}/src/mod${turn}.ts has been updated successfully.`, { filePath: `${CWD}/src/mod${turn}.ts`, oldString: 'a', newString: 'b', structuredPatch: [{ oldStart: 1, oldLines: 1, newStart: 1, newLines: 1, lines: ['-a', '+b'] }] });
+      ok(`The file ${CWD}/src/mod${turn}.ts has been updated successfully.`, {
+        filePath: `${CWD}/src/mod${turn}.ts`,
+        oldString: 'a',
+        newString: 'b',
+        structuredPatch: [{ oldStart: 1, oldLines: 1, newStart: 1, newLines: 1, lines: ['-a', '+b'] }],
+      });
       break;
     case 3:
       use('Bash', { command: 'env | sort\necho done' }, '$ env | sort …');
@@ -202,8 +236,15 @@ function agentTurn(turn: number, env: (name: string) => string): Line[] {
       ok(Array.from({ length: 30 }, (_, i) => `src/mod${i}.ts:${i}: // TODO handle "case ${i}"`).join('\n'));
       break;
     case 5:
-      use('Bash', { command: `curl -fsS -H "Authorization: Bearer ${env('GITHUB_TOKEN')}" https://api.github.com/user` }, `$ curl -fsS -H "Authorization: Bearer ${env('GITHUB_TOKEN')}" https://api.github.com/user`);
-      failed(`curl: (22) The requested URL returned error: 401 for ${env('CLAUDE_CODE_OAUTH_TOKEN')}`, `  ✗ Bash failed: curl: (22) The requested URL returned error: 401 for ${env('CLAUDE_CODE_OAUTH_TOKEN')}`);
+      use(
+        'Bash',
+        { command: `curl -fsS -H "Authorization: Bearer ${env('GITHUB_TOKEN')}" https://api.github.com/user` },
+        `$ curl -fsS -H "Authorization: Bearer ${env('GITHUB_TOKEN')}" https://api.github.com/user`,
+      );
+      failed(
+        `curl: (22) The requested URL returned error: 401 for ${env('CLAUDE_CODE_OAUTH_TOKEN')}`,
+        `  ✗ Bash failed: curl: (22) The requested URL returned error: 401 for ${env('CLAUDE_CODE_OAUTH_TOKEN')}`,
+      );
       break;
     case 6:
       use('Glob', { pattern: '**/*.test.ts' }, 'Glob "**/*.test.ts"');
@@ -219,7 +260,17 @@ function agentTurn(turn: number, env: (name: string) => string): Line[] {
       ok(`File created successfully at: ${CWD}/src/new${turn}.ts`, { type: 'create', filePath: `${CWD}/src/new${turn}.ts`, content: 'x', structuredPatch: [] });
       break;
     case 9:
-      use('TodoWrite', { todos: [{ content: 'a', status: 'completed', activeForm: 'a' }, { content: 'b', status: 'in_progress', activeForm: 'b' }, { content: 'c', status: 'pending', activeForm: 'c' }] }, 'TodoWrite (3 items)');
+      use(
+        'TodoWrite',
+        {
+          todos: [
+            { content: 'a', status: 'completed', activeForm: 'a' },
+            { content: 'b', status: 'in_progress', activeForm: 'b' },
+            { content: 'c', status: 'pending', activeForm: 'c' },
+          ],
+        },
+        'TodoWrite (3 items)',
+      );
       ok('Todos have been modified successfully.', { oldTodos: [], newTodos: [] });
       break;
     case 10:
@@ -259,11 +310,16 @@ export interface AgentText {
 }
 
 function assemble(lines: Line[]): AgentText {
-  const text = (pick: (line: Line) => string | undefined) => lines.map(pick).filter((l) => l !== undefined).map((l) => `${l}\n`).join('');
+  const text = (pick: (line: Line) => string | undefined) =>
+    lines
+      .map(pick)
+      .filter((l) => l !== undefined)
+      .map((l) => `${l}\n`)
+      .join('');
   return {
     printed: text((l) => l.raw),
     events: text((l) => (l.shown === undefined ? undefined : l.raw)),
-    shown: text((l) => (l.shown === undefined ? l.raw : l.shown ?? undefined)),
+    shown: text((l) => (l.shown === undefined ? l.raw : (l.shown ?? undefined))),
   };
 }
 
@@ -278,7 +334,19 @@ export function agentOpening(): AgentText {
   return assemble([
     { raw: '[flaude] cloning https://github.com/acme/app into app' },
     {
-      raw: JSON.stringify({ type: 'system', subtype: 'init', cwd: CWD, session_id: SESSION, tools: ['Task', 'Bash', 'Edit', 'Read', 'Write'], mcp_servers: [], model: MODEL, permissionMode: 'bypassPermissions', apiKeySource: 'ANTHROPIC_API_KEY', claude_code_version: '2.1.330', uuid: 'init' }),
+      raw: JSON.stringify({
+        type: 'system',
+        subtype: 'init',
+        cwd: CWD,
+        session_id: SESSION,
+        tools: ['Task', 'Bash', 'Edit', 'Read', 'Write'],
+        mcp_servers: [],
+        model: MODEL,
+        permissionMode: 'bypassPermissions',
+        apiKeySource: 'ANTHROPIC_API_KEY',
+        claude_code_version: '2.1.330',
+        uuid: 'init',
+      }),
       shown: `Claude Code started (model ${MODEL}, session ${SESSION})`,
     },
   ]);
@@ -287,9 +355,18 @@ export function agentOpening(): AgentText {
 export function agentClosing(blocks: number): AgentText {
   const turns = blocks * AGENT_TURNS + 1;
   const result = {
-    duration_api_ms: 1000, stop_reason: 'end_turn', session_id: SESSION, total_cost_usd: 12.345678,
+    duration_api_ms: 1000,
+    stop_reason: 'end_turn',
+    session_id: SESSION,
+    total_cost_usd: 12.345678,
     usage: { input_tokens: 5000, cache_creation_input_tokens: 70000, cache_read_input_tokens: 9000000, output_tokens: 120000 },
-    is_error: false, num_turns: turns, subtype: 'success', api_error_status: null, result: 'All tests pass now.\nSee the diff.', type: 'result', uuid: 'result',
+    is_error: false,
+    num_turns: turns,
+    subtype: 'success',
+    api_error_status: null,
+    result: 'All tests pass now.\nSee the diff.',
+    type: 'result',
+    uuid: 'result',
   };
   const text = assemble([
     { raw: assistant(turns, { type: 'text', text: 'All tests pass now.\nSee the diff.' }), shown: 'All tests pass now. See the diff.' },
@@ -356,7 +433,10 @@ export function agentExpected(blocks: number): AgentExpected {
     log: whole((t) => t.shown),
     transcript: whole((t) => t.events),
     // The sink cuts a line at 2000 characters for the tail (the 16 KiB marker line is one).
-    tail: redact(block.shown + closing.shown).split('\n').slice(-TAIL_LINES).map((line) => line.slice(0, 2000)),
+    tail: redact(block.shown + closing.shown)
+      .split('\n')
+      .slice(-TAIL_LINES)
+      .map((line) => line.slice(0, 2000)),
     lines: shownLines(opening) + blocks * shownLines(block) + shownLines(closing),
   };
 }

@@ -36,11 +36,26 @@ function readConfig() {
 }
 
 // Connection-scoped headers (RFC 9110 7.6.1) are never forwarded, nor the agent's auth.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 const DROPPED = new Set([...HOP_BY_HOP, 'host', 'x-api-key', 'authorization']);
 
 function forwardable(headers, dropped) {
-  const named = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((name) => name.trim()));
+  const named = new Set(
+    String(headers.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((name) => name.trim()),
+  );
   const out = {};
   for (const [name, value] of Object.entries(headers)) {
     if (!dropped.has(name) && !named.has(name) && value !== undefined) out[name] = value;

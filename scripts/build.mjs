@@ -13,6 +13,8 @@ const entries = { 'index.js': 'src/index.ts', 'post.js': 'src/post.ts' };
 
 await rm(dist, { recursive: true, force: true });
 await mkdir(dist, { recursive: true });
+// Lazily loaded chunks (@actions/github, @actions/artifact) of both bundles share the folder.
+const written = new Map();
 for (const [out, entry] of Object.entries(entries)) {
   const { code, assets } = await ncc(join(root, entry), {
     target: 'es2022',
@@ -23,6 +25,9 @@ for (const [out, entry] of Object.entries(entries)) {
   await writeFile(join(dist, out), code);
   for (const [name, asset] of Object.entries(assets ?? {})) {
     if (name === 'package.json') continue; // ncc's module-type marker; the root package.json already says "module"
-    await writeFile(join(dist, name), asset.source);
+    const source = Buffer.from(asset.source);
+    if (written.has(name) && !written.get(name).equals(source)) throw new Error(`${entry} and another entry both make a different ${name}`);
+    written.set(name, source);
+    await writeFile(join(dist, name), source);
   }
 }

@@ -31,9 +31,25 @@ try {
   const html = join(dir, 'summary.html');
   writeFileSync(html, page);
   // Flags that keep Chromium off the network (none is reachable here) and out of the user's profile.
-  execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, '--hide-scrollbars', '--window-size=940,1500',
-    `--screenshot=${resolve(output)}`, `file://${html}`], { stdio: 'ignore', timeout: 60_000 });
+  execFileSync(
+    'chromium',
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${join(dir, 'profile')}`,
+      '--hide-scrollbars',
+      '--window-size=940,1500',
+      `--screenshot=${resolve(output)}`,
+      `file://${html}`,
+    ],
+    { stdio: 'ignore', timeout: 60_000 },
+  );
   console.log(`wrote ${output}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -70,7 +70,10 @@ async function prepare(session: Session): Promise<Prepared> {
     checkReadyToRun(config, prompt);
     return { audience, ready: { config, plan, prompt } };
   } catch (err) {
-    return { audience: { ...basics, pullRequest: new PullRequestReport({ secrets }) }, outcome: { ...notRun(config.backend), ...failedBy(err, session.cancel.aborted) } };
+    return {
+      audience: { ...basics, pullRequest: new PullRequestReport({ secrets }) },
+      outcome: { ...notRun(config.backend), ...failedBy(err, session.cancel.aborted) },
+    };
   }
 }
 
@@ -89,12 +92,16 @@ async function execute({ config, plan, prompt }: Ready, audience: Audience, sess
 async function report(outcome: RunOutcome, audience: Audience, session: Session): Promise<void> {
   const { secrets } = audience;
   const reason = failureReason({ ...outcome, bundledImage: audience.bundledImage });
-  const error = outcome.failure && secrets.redact(reason ? outcome.failure.message.replace(/^.*/, (first) => `${first} (failure_reason: ${reason})`) : outcome.failure.message);
+  const error =
+    outcome.failure &&
+    secrets.redact(reason ? outcome.failure.message.replace(/^.*/, (first) => `${first} (failure_reason: ${reason})`) : outcome.failure.message);
   const counted: RunOutcome = { ...outcome, failureReason: reason, error, durationSeconds: session.elapsedSeconds() };
   const final: RunOutcome = { ...counted, artifactUrl: audience.uploadArtifacts ? await uploadRunFiles(counted, session.warn) : undefined };
   session.issueHeld(secrets);
   const pr = await audience.pullRequest.finished(final);
   setOutputs(final, pr);
-  await writeSummary(final, summaryLinks(final, pr, audience.repositoryUrl)).catch((err: Error) => core.warning(`Could not write the job summary: ${err.message}`));
+  await writeSummary(final, summaryLinks(final, pr, audience.repositoryUrl)).catch((err: Error) =>
+    core.warning(`Could not write the job summary: ${err.message}`),
+  );
   await reportFailure(final, audience.raiseOnFailure, secrets);
 }

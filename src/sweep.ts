@@ -16,7 +16,9 @@ export async function sweep(): Promise<void> {
     const labels = { [LABEL_OWNER]: 'true', ...(process.env.GITHUB_REPOSITORY ? { [LABEL_REPOSITORY]: process.env.GITHUB_REPOSITORY } : {}) };
     const swept = await backend.sweep(labels, { olderThanSeconds: config.maxAgeSeconds });
     core.setOutput('swept', swept.join('\n'));
-    (swept.length ? core.notice : core.info)(`Destroyed ${swept.length} ${config.backend} machine(s) older than ${config.maxAgeSeconds}s${swept.length ? `: ${swept.join(', ')}` : ''}`);
+    (swept.length ? core.notice : core.info)(
+      `Destroyed ${swept.length} ${config.backend} machine(s) older than ${config.maxAgeSeconds}s${swept.length ? `: ${swept.join(', ')}` : ''}`,
+    );
   } catch (err) {
     core.setFailed(wrapEngineError(err).message);
   }

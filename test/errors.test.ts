@@ -35,11 +35,24 @@ describe('errors', () => {
   });
 
   it('carries what each failure needs to be handled without parsing messages', () => {
-    expect(new InvalidConfigError('wait_timeout', 'too long')).toMatchObject({ code: 'INVALID_CONFIG', input: 'wait_timeout', message: "Input 'wait_timeout': too long" });
+    expect(new InvalidConfigError('wait_timeout', 'too long')).toMatchObject({
+      code: 'INVALID_CONFIG',
+      input: 'wait_timeout',
+      message: "Input 'wait_timeout': too long",
+    });
     expect(new MachineTimeoutError('m-2', 60, 'started', ['stuck'])).toMatchObject({ code: 'TIMEOUT', seconds: 60, state: 'started' });
-    expect(new FlyAPIError(422, 'name taken', 'req-1', 'name_taken')).toMatchObject({ code: 'FLY_API', statusCode: 422, requestId: 'req-1', status: 'name_taken' });
+    expect(new FlyAPIError(422, 'name taken', 'req-1', 'name_taken')).toMatchObject({
+      code: 'FLY_API',
+      statusCode: 422,
+      requestId: 'req-1',
+      status: 'name_taken',
+    });
     expect(new ImageBuildError(1, 'step 2 failed')).toMatchObject({ code: 'IMAGE_BUILD', exitCode: 1, stderr: 'step 2 failed' });
-    expect(new GitHubAPIError('permission check', 403, 'forbidden')).toMatchObject({ code: 'GITHUB_API', statusCode: 403, message: 'GitHub API (permission check) answered 403: forbidden' });
+    expect(new GitHubAPIError('permission check', 403, 'forbidden')).toMatchObject({
+      code: 'GITHUB_API',
+      statusCode: 403,
+      message: 'GitHub API (permission check) answered 403: forbidden',
+    });
     expect(new CancelledError('m-3')).toMatchObject({ code: 'CANCELLED', machineId: 'm-3', message: expect.stringContaining('machine m-3 was destroyed') });
     expect(new CancelledError().message).toMatch(/before any machine was created/);
   });

@@ -7,10 +7,31 @@ const agent = { allowedTools: [], disallowedTools: [], extraArgs: [] };
 describe('machineEnv', () => {
   it('gives the bundled agent its settings as arguments, and the gateway as ANTHROPIC_BASE_URL', () => {
     const env = machineEnv({
-      prompt: 'fix it', repos: [], env: { CI: 'true' },
-      agent: { ...agent, model: 'opus', maxTurns: 5, allowedTools: ['Bash(npm test:*)', 'Edit'], appendSystemPrompt: 'Be brief.', extraArgs: ['--fallback-model', 'sonnet'], baseUrl: 'https://gw.example.com/anthropic' },
+      prompt: 'fix it',
+      repos: [],
+      env: { CI: 'true' },
+      agent: {
+        ...agent,
+        model: 'opus',
+        maxTurns: 5,
+        allowedTools: ['Bash(npm test:*)', 'Edit'],
+        appendSystemPrompt: 'Be brief.',
+        extraArgs: ['--fallback-model', 'sonnet'],
+        baseUrl: 'https://gw.example.com/anthropic',
+      },
     });
-    expect(JSON.parse(env.FLAUDE_CLAUDE_ARGS)).toEqual(['--model', 'opus', '--max-turns', '5', '--allowedTools', 'Bash(npm test:*),Edit', '--append-system-prompt', 'Be brief.', '--fallback-model', 'sonnet']);
+    expect(JSON.parse(env.FLAUDE_CLAUDE_ARGS)).toEqual([
+      '--model',
+      'opus',
+      '--max-turns',
+      '5',
+      '--allowedTools',
+      'Bash(npm test:*),Edit',
+      '--append-system-prompt',
+      'Be brief.',
+      '--fallback-model',
+      'sonnet',
+    ]);
     expect(env).toMatchObject({ FLAUDE_PROMPT: 'fix it', ANTHROPIC_BASE_URL: 'https://gw.example.com/anthropic', CI: 'true' });
   });
 

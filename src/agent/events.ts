@@ -12,9 +12,7 @@
 //     (its "type" is not first)
 import { parseCapped, type CapOptions } from './json.js';
 import { editedFile, errorGist, firstLine, money, oneLine, renderToolUse } from './render.js';
-import {
-  COMMAND_MAX, MAX_COMMANDS, MAX_ERRORS, MAX_FILES, MAX_TOOL_NAMES, OTHER_TOOLS, PATH_MAX, RESULT_MAX, emptyStats, type AgentStats,
-} from './stats.js';
+import { COMMAND_MAX, MAX_COMMANDS, MAX_ERRORS, MAX_FILES, MAX_TOOL_NAMES, OTHER_TOOLS, PATH_MAX, RESULT_MAX, emptyStats, type AgentStats } from './stats.js';
 
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
@@ -86,6 +84,13 @@ export class AgentEvents {
   private readonly files = new Set<string>();
   /** The API error came from a retry notice: a later answer from the API clears it. */
   private apiErrorRetrying = false;
+  /** The line each event type shows; other types (stream_event…) are only counted. */
+  private readonly readers = new Map<string, (event: Json) => string | null>([
+    ['system', (event) => this.system(event)],
+    ['assistant', (event) => this.assistant(event)],
+    ['user', (event) => this.user(event)],
+    ['result', (event) => this.result(event)],
+  ]);
 
   read(line: Buffer): string | null | undefined {
     let end = line.length;
@@ -117,14 +122,7 @@ export class AgentEvents {
     this.seen();
     if (typeof event.session_id === 'string' && !this.stats.sessionId) this.stats.sessionId = event.session_id;
     const nested = typeof event.parent_tool_use_id === 'string';
-    let line: string | null;
-    switch (type) {
-      case 'system': line = this.system(event); break;
-      case 'assistant': line = this.assistant(event); break;
-      case 'user': line = this.user(event); break;
-      case 'result': line = this.result(event); break;
-      default: line = null;
-    }
+    const line = this.readers.get(type)?.(event) ?? null;
     // A subagent's steps (Task) sit under the call that started them.
     return line !== null && nested ? `  ${line}` : line;
   }
@@ -183,7 +181,10 @@ export class AgentEvents {
       const text = texts.join(' ');
       const error = isObject(event.error) ? event.error : undefined;
       const status =
-        num(event.api_error_status) ?? num(event.apiErrorStatus) ?? num(error?.status) ?? numberIn(API_ERROR_TEXT.exec(text)?.[1]) ??
+        num(event.api_error_status) ??
+        num(event.apiErrorStatus) ??
+        num(error?.status) ??
+        numberIn(API_ERROR_TEXT.exec(text)?.[1]) ??
         (typeof event.error === 'string' ? STATUS_OF_ERROR[event.error] : undefined);
       this.apiError(status, str(event.error) ?? str(error?.message) ?? (text ? firstLine(text).line : undefined));
       const shown = /API Error/i.test(text) ? text : `API error${status ? ` ${status}` : ''}: ${text || str(event.error) || 'unknown'}`;
@@ -250,7 +251,10 @@ export class AgentEvents {
     const result = str(event.result);
     if (result !== undefined) stats.result = result.length > RESULT_MAX ? `${result.slice(0, RESULT_MAX - 1)}…` : result;
     if (Array.isArray(event.errors)) {
-      stats.errors = event.errors.filter((e): e is string => typeof e === 'string').slice(0, MAX_ERRORS).map((e) => oneLine(e, 1000));
+      stats.errors = event.errors
+        .filter((e): e is string => typeof e === 'string')
+        .slice(0, MAX_ERRORS)
+        .map((e) => oneLine(e, 1000));
     }
     if (isObject(event.usage)) {
       const usage = usageOf(event.usage);

@@ -38,7 +38,10 @@ export function parseCapped(bytes: Buffer, options: CapOptions): unknown {
 class Reader {
   pos = 0;
 
-  constructor(private readonly buf: Buffer, private readonly options: CapOptions) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly options: CapOptions,
+  ) {}
 
   space(): void {
     const { buf } = this;
@@ -49,13 +52,20 @@ class Reader {
   value(depth: number): unknown {
     if (depth > MAX_DEPTH) throw INVALID;
     switch (this.buf[this.pos]) {
-      case 0x7b: return this.object(depth);
-      case 0x5b: return this.array(depth);
-      case QUOTE: return this.string();
-      case 0x74: return this.literal('true', true);
-      case 0x66: return this.literal('false', false);
-      case 0x6e: return this.literal('null', null);
-      default: return this.number();
+      case 0x7b:
+        return this.object(depth);
+      case 0x5b:
+        return this.array(depth);
+      case QUOTE:
+        return this.string();
+      case 0x74:
+        return this.literal('true', true);
+      case 0x66:
+        return this.literal('false', false);
+      case 0x6e:
+        return this.literal('null', null);
+      default:
+        return this.number();
     }
   }
 

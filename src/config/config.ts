@@ -83,7 +83,6 @@ export interface AgentSettings {
 
 export type InputReader = (name: string) => string;
 
-
 export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.env): Config {
   const text = (name: string) => input(name).trim() || undefined;
   const backend = oneOf<BackendName>(input, 'backend', ['local', 'fly'], 'local');
@@ -138,8 +137,9 @@ export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.
     secrets: [],
   };
   // `env` is plain, never guessed at from key names; what is secret is said so, in `secrets`.
-  config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)]
-    .flatMap((s) => (s ? secretForms(s) : []));
+  config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)].flatMap((s) =>
+    s ? secretForms(s) : [],
+  );
 
   if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
     throw new InvalidConfigError('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
@@ -155,7 +155,10 @@ export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.
 export function checkReadyToRun(config: Config, prompt: string | undefined): void {
   if (!prompt && !config.command) throw new InvalidConfigError('prompt', 'required unless command is set (or a trigger comment gives the task)');
   if (!config.command && !config.image && !config.claudeCodeOauthToken && !config.anthropicApiKey) {
-    throw new InvalidConfigError('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
+    throw new InvalidConfigError(
+      'claude_code_oauth_token',
+      'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)',
+    );
   }
   if (!config.image && !existsSync(config.dockerfile)) throw new InvalidConfigError('dockerfile', `${config.dockerfile} does not exist`);
   if (config.backend === 'fly') flyTarget(config);
@@ -168,7 +171,6 @@ export function flyTarget(config: Config): { appName: string; apiToken: string }
   if (!apiToken) throw new InvalidConfigError('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
   return { appName, apiToken };
 }
-
 
 function readPrompt(prompt?: string, promptFile?: string): string | undefined {
   if (prompt && promptFile) throw new InvalidConfigError('prompt_file', 'set either prompt or prompt_file, not both');
@@ -201,12 +203,14 @@ export function parseRepos(raw: string): RepoSpec[] {
   return lines(raw).map(({ line, n }) => {
     const [url, branch, dir, ...extra] = line.split(/\s+/);
     // Checked first, and the line not quoted: no secret exists yet to redact it from the error.
-    if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url)) throw new InvalidConfigError('repos', `line ${n}: put credentials in github_token, not in the URL`);
+    if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url))
+      throw new InvalidConfigError('repos', `line ${n}: put credentials in github_token, not in the URL`);
     const at = `line ${n} ('${line}')`;
     if (extra.length) throw new InvalidConfigError('repos', `${at} has more than URL BRANCH DIR`);
     if (!/^(https?:\/\/|file:\/\/|ssh:\/\/|git@)\S+$/.test(url)) throw new InvalidConfigError('repos', `${at}: '${url}' is not an https, ssh or file URL`);
     if (branch && branch !== '-' && !validRef(branch)) throw new InvalidConfigError('repos', `${at}: '${branch}' is not a valid branch name`);
-    if (dir && (isAbsolute(dir) || dir.split('/').includes('..'))) throw new InvalidConfigError('repos', `${at}: directory '${dir}' must be relative and stay inside the workspace`);
+    if (dir && (isAbsolute(dir) || dir.split('/').includes('..')))
+      throw new InvalidConfigError('repos', `${at}: directory '${dir}' must be relative and stay inside the workspace`);
     return { url, ...(branch && branch !== '-' ? { branch } : {}), ...(dir ? { target_dir: dir } : {}) };
   });
 }
@@ -229,7 +233,8 @@ function parseEnv(name: 'env' | 'secrets', raw: string): Record<string, string> 
 }
 
 function parseModel(model?: string): string | undefined {
-  if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]*$/.test(model)) throw new InvalidConfigError('model', `'${model}' is not a model name (like claude-sonnet-4-5 or opus)`);
+  if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]*$/.test(model))
+    throw new InvalidConfigError('model', `'${model}' is not a model name (like claude-sonnet-4-5 or opus)`);
   return model;
 }
 
@@ -292,9 +297,11 @@ function parseBaseUrl(raw?: string): string | undefined {
   } catch {
     throw new InvalidConfigError('anthropic_base_url', 'is not a URL (like https://llm-gateway.example.com)');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidConfigError('anthropic_base_url', `must be an http or https URL, not ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new InvalidConfigError('anthropic_base_url', `must be an http or https URL, not ${url.protocol}`);
   // Not quoted: what sits there could be a credential.
-  if (url.username || url.password) throw new InvalidConfigError('anthropic_base_url', 'must not carry credentials; use anthropic_api_key or claude_code_oauth_token');
+  if (url.username || url.password)
+    throw new InvalidConfigError('anthropic_base_url', 'must not carry credentials; use anthropic_api_key or claude_code_oauth_token');
   return raw.replace(/\/+$/, '');
 }
 
@@ -339,7 +346,8 @@ function positiveInteger(name: string, raw: string, max: number): number {
 }
 
 function lines(raw: string): { line: string; n: number }[] {
-  return raw.split(/\r?\n/)
+  return raw
+    .split(/\r?\n/)
     .map((line, i) => ({ line: line.trim(), n: i + 1 }))
     .filter(({ line }) => line && !line.startsWith('#'));
 }

@@ -60,7 +60,12 @@ const DEADLINE_MS = 120_000;
 
 /** A call that got no answer in time; `required` turns it into a GitHubAPIError (GITHUB_API). */
 export class GitHubTimeoutError extends Error {
-  constructor(method: string, url: string, readonly seconds: number, attempts: number) {
+  constructor(
+    method: string,
+    url: string,
+    readonly seconds: number,
+    attempts: number,
+  ) {
     super(`timed out: no answer to ${method} ${url} within ${seconds}s (${attempts} attempt(s))`);
     this.name = 'GitHubTimeoutError';
   }

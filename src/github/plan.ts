@@ -34,7 +34,8 @@ export async function planRun(config: Config, secrets: Secrets, ctx: Context = r
   if ('ignored' in read) return skipped(secrets, read.ignored, true);
   const { trigger } = read;
   if (!trigger.target) return { prompt: config.prompt, repos: config.repos, pullRequest: new PullRequestReport({ secrets }) };
-  if (!config.githubToken) throw new InvalidConfigError('github_token', `needed to read and answer ${trigger.target.kind.replace('_', ' ')} #${trigger.target.number}`);
+  if (!config.githubToken)
+    throw new InvalidConfigError('github_token', `needed to read and answer ${trigger.target.kind.replace('_', ' ')} #${trigger.target.number}`);
 
   const api = await createClient(config.githubToken, ctx);
   const repo = ctx.repo;
@@ -56,9 +57,10 @@ export async function planRun(config: Config, secrets: Secrets, ctx: Context = r
   }
 
   const target = trigger.target;
-  const work = target.kind === 'pull_request'
-    ? pullRequestWork(await pullRequest(api, repo, target.number, target.pullRequest), config, ctx)
-    : await issueWork(api, repo, target.issue, ctx, secrets);
+  const work =
+    target.kind === 'pull_request'
+      ? pullRequestWork(await pullRequest(api, repo, target.number, target.pullRequest), config, ctx)
+      : await issueWork(api, repo, target.issue, ctx, secrets);
   if ('declined' in work) return decline(work.declined);
 
   const ownRepos = config.repos.length > 0;
@@ -128,9 +130,16 @@ async function pullRequest(api: GitHub, repo: RepoRef, number: number, fromPaylo
 
 function pullRequestWork(pr: PullRequestInfo, config: Config, ctx: Context): Work | { declined: Declined } {
   const n = pr.number;
-  if (pr.state !== 'open') return { declined: { reason: `pull request #${n} is ${pr.state}`, answer: `#${n} is ${pr.state}; the agent only works on open pull requests.` } };
+  if (pr.state !== 'open')
+    return { declined: { reason: `pull request #${n} is ${pr.state}`, answer: `#${n} is ${pr.state}; the agent only works on open pull requests.` } };
   const head = pr.head.repo;
-  if (!head) return { declined: { reason: `the head repository of pull request #${n} was deleted`, answer: 'the head repository of this pull request was deleted, so there is no branch to work on.' } };
+  if (!head)
+    return {
+      declined: {
+        reason: `the head repository of pull request #${n} was deleted`,
+        answer: 'the head repository of this pull request was deleted, so there is no branch to work on.',
+      },
+    };
   const fork = head.full_name !== pr.base.repo.full_name;
   if (fork && !config.allowForks) {
     return {
@@ -159,8 +168,8 @@ function pullRequestWork(pr: PullRequestInfo, config: Config, ctx: Context): Wor
 
 async function issueWork(api: GitHub, repo: RepoRef, issue: IssueInfo, ctx: Context, secrets: Secrets): Promise<Work> {
   const branch = `agent/issue-${issue.number}`;
-  const base = (ctx.payload.repository?.default_branch as string | undefined)
-    ?? (await required('repository', () => api.rest.repos.get({ ...repo }))).data.default_branch;
+  const base =
+    (ctx.payload.repository?.default_branch as string | undefined) ?? (await required('repository', () => api.rest.repos.get({ ...repo }))).data.default_branch;
   // A second run on the same issue builds on what the first one pushed.
   const from = (await branchExists(api, repo, branch)) ? branch : base;
   return {
@@ -175,7 +184,9 @@ async function issueWork(api: GitHub, repo: RepoRef, issue: IssueInfo, ctx: Cont
     openPullRequest: async (head, view) => {
       try {
         const { data } = await api.rest.pulls.create({
-          ...repo, head, base,
+          ...repo,
+          head,
+          base,
           title: secrets.redact(`Agent: ${issue.title}`),
           body: secrets.redact(`Closes #${issue.number}.\n\nThe agent's work for @${view.asker}, from [this workflow run](${view.runUrl}).`),
         });

@@ -26,7 +26,9 @@ export async function react(api: GitHub, repo: RepoRef, comment: { id: number; a
 /** A one-off answer (why nothing runs); separate from the sticky comment. */
 export async function reply(api: GitHub, where: IssueRef, text: string, secrets: Secrets): Promise<void> {
   const body = secrets.redact(`${REPLY_MARKER}\n${text}`);
-  await warnOnError(secrets, 'post a reply comment', () => api.rest.issues.createComment({ owner: where.owner, repo: where.repo, issue_number: where.number, body }));
+  await warnOnError(secrets, 'post a reply comment', () =>
+    api.rest.issues.createComment({ owner: where.owner, repo: where.repo, issue_number: where.number, body }),
+  );
 }
 
 /** A courtesy call to GitHub: its failure is a warning, never the run's failure. */

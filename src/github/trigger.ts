@@ -26,9 +26,7 @@ export interface IssueInfo {
   html_url: string;
 }
 
-export type Target =
-  | { kind: 'pull_request'; number: number; pullRequest?: PullRequestInfo }
-  | { kind: 'issue'; number: number; issue: IssueInfo };
+export type Target = { kind: 'pull_request'; number: number; pullRequest?: PullRequestInfo } | { kind: 'issue'; number: number; issue: IssueInfo };
 
 export interface Trigger {
   /** Whose request this is: the commenter, or the event's sender. */
@@ -73,7 +71,7 @@ export function readTrigger(ctx: Context, config: Config): TriggerRead {
       if (p.action !== 'created') return { ignored: `${event} '${p.action}' does not start a run` };
       const comment = p.comment!;
       const body = comment.body ?? '';
-      if (body.includes(OWN_MARKER)) return { ignored: 'the comment is this action\'s own' };
+      if (body.includes(OWN_MARKER)) return { ignored: "the comment is this action's own" };
       if (isBot(comment.user)) return { ignored: `@${comment.user.login} is a bot` };
       const task = taskAfterPhrase(body, config.triggerPhrase);
       if (task === null) return { ignored: `the comment does not contain '${config.triggerPhrase}'` };
@@ -81,7 +79,9 @@ export function readTrigger(ctx: Context, config: Config): TriggerRead {
       // An issue_comment payload's issue says only that it is a pull request; planRun fetches the rest.
       const target: Target = review
         ? { kind: 'pull_request', number: p.pull_request!.number, pullRequest: p.pull_request }
-        : p.issue!.pull_request ? { kind: 'pull_request', number: p.issue!.number } : { kind: 'issue', number: p.issue!.number, issue: p.issue! };
+        : p.issue!.pull_request
+          ? { kind: 'pull_request', number: p.issue!.number }
+          : { kind: 'issue', number: p.issue!.number, issue: p.issue! };
       return {
         trigger: {
           asker: comment.user.login,
@@ -135,7 +135,10 @@ export function isBot(user: User | undefined): boolean {
  * `/fix` comment does not start another run; case-insensitive like the workflow's contains().
  */
 export function taskAfterPhrase(body: string, phrase: string): string | null {
-  const text = body.split(/\r?\n/).filter((line) => !/^\s*>/.test(line)).join('\n');
+  const text = body
+    .split(/\r?\n/)
+    .filter((line) => !/^\s*>/.test(line))
+    .join('\n');
   const escaped = phrase.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const match = new RegExp(`(?:^|\\s)${escaped}(?=$|[\\s.,:;!?)])`, 'i').exec(text);
   return match ? text.slice(match.index + match[0].length).trim() : null;

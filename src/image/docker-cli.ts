@@ -24,7 +24,12 @@ export function runDocker(args: string[], options: DockerCommandOptions = {}): P
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const timer = options.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs) : undefined;
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, options.timeoutMs)
+      : undefined;
     const relay = (keep: (text: string) => void) => {
       let partial = '';
       return {
@@ -36,10 +41,19 @@ export function runDocker(args: string[], options: DockerCommandOptions = {}): P
           for (const line of lines) options.onLine?.(line);
         },
         /** A last line without a newline is a line too. */
-        flush: () => { if (partial) options.onLine?.(partial); },
+        flush: () => {
+          if (partial) options.onLine?.(partial);
+        },
       };
     };
-    const relays = [relay((t) => { stdout = (stdout + t).slice(-OUTPUT_KEEP); }), relay((t) => { stderr = (stderr + t).slice(-OUTPUT_KEEP); })];
+    const relays = [
+      relay((t) => {
+        stdout = (stdout + t).slice(-OUTPUT_KEEP);
+      }),
+      relay((t) => {
+        stderr = (stderr + t).slice(-OUTPUT_KEEP);
+      }),
+    ];
     child.stdout.on('data', relays[0].take);
     child.stderr.on('data', relays[1].take);
     child.stdin.on('error', () => {}); // a command that exits before reading stdin is reported by its exit code

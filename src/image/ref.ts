@@ -10,5 +10,7 @@ export function parseImageRef(ref: string): { host: string; repository: string; 
   const at = rest.indexOf('@');
   if (at >= 0) return { host, repository: rest.slice(0, at), reference: rest.slice(at + 1) };
   const colon = rest.lastIndexOf(':');
-  return colon > rest.lastIndexOf('/') ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) } : { host, repository: rest, reference: 'latest' };
+  return colon > rest.lastIndexOf('/')
+    ? { host, repository: rest.slice(0, colon), reference: rest.slice(colon + 1) }
+    : { host, repository: rest, reference: 'latest' };
 }

@@ -20,8 +20,10 @@ export async function contentTag(dockerfile: string, context: string): Promise<s
 /** Files and symlinks below `dir`, sorted, without VCS and dependency folders. */
 async function listEntries(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const paths = await Promise.all(entries
-    .filter((e) => e.name !== '.git' && e.name !== 'node_modules')
-    .map((e) => (e.isDirectory() ? listEntries(join(dir, e.name)) : e.isFile() || e.isSymbolicLink() ? [join(dir, e.name)] : [])));
+  const paths = await Promise.all(
+    entries
+      .filter((e) => e.name !== '.git' && e.name !== 'node_modules')
+      .map((e) => (e.isDirectory() ? listEntries(join(dir, e.name)) : e.isFile() || e.isSymbolicLink() ? [join(dir, e.name)] : [])),
+  );
   return paths.flat().sort();
 }

@@ -2,7 +2,12 @@ import { ExecutionError } from '../errors.js';
 
 /** The outcome of a command run inside a machine; check it without throwing, or assert. */
 export class ExecResult {
-  constructor(readonly command: string[], readonly exitCode: number, readonly stdout: string, readonly stderr: string) {}
+  constructor(
+    readonly command: string[],
+    readonly exitCode: number,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {}
 
   get success(): boolean {
     return this.exitCode === 0;

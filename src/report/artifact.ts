@@ -70,7 +70,10 @@ export async function uploadRunArtifact(name: string, files: string[], options: 
   const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
   if (isEnterpriseServer(server)) {
     // Checked here because the library would also print its own warning before throwing.
-    throw new ArtifactUploadError('not_supported', `Artifact upload skipped: ${server} is GitHub Enterprise Server, which this artifact service does not support`);
+    throw new ArtifactUploadError(
+      'not_supported',
+      `Artifact upload skipped: ${server} is GitHub Enterprise Server, which this artifact service does not support`,
+    );
   }
 
   const timeoutMs = options.timeoutMs ?? DEFAULT_ARTIFACT_TIMEOUT_MS;

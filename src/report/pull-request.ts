@@ -121,7 +121,12 @@ export interface LeftComment extends IssueRef {
 
 /** The post step's word on a comment the main step never finished: it was killed. */
 export async function closeLeftComment(api: GitHub, left: LeftComment, secrets: Secrets): Promise<void> {
-  const body = [STICKY_MARKER, '### ⚠️ Agent run ended without a report', '', `The step was stopped before it could report (the job was cancelled, or the runner killed it). Its machine was cleaned up. See the [workflow run](${left.runUrl}).`].join('\n');
+  const body = [
+    STICKY_MARKER,
+    '### ⚠️ Agent run ended without a report',
+    '',
+    `The step was stopped before it could report (the job was cancelled, or the runner killed it). Its machine was cleaned up. See the [workflow run](${left.runUrl}).`,
+  ].join('\n');
   await warnOnError(secrets, 'close the run comment', () => api.rest.issues.updateComment({ owner: left.owner, repo: left.repo, comment_id: left.id, body }));
 }
 
@@ -147,7 +152,8 @@ export class StickyComment {
   async running(ref: MachineRef, progress?: Progress): Promise<void> {
     await this.#write(runningText(this.view, ref, progress));
     // If the step dies before `finish`, the post step finds the comment here and closes it.
-    if (this.#id !== undefined) core.saveState(STEP_STATE.comment, JSON.stringify({ ...this.where, id: this.#id, runUrl: this.view.runUrl } satisfies LeftComment));
+    if (this.#id !== undefined)
+      core.saveState(STEP_STATE.comment, JSON.stringify({ ...this.where, id: this.#id, runUrl: this.view.runUrl } satisfies LeftComment));
   }
 
   async finish(outcome: RunOutcome, openedPullRequest?: number): Promise<void> {
@@ -199,7 +205,6 @@ function runningText(view: CommentView, ref: MachineRef, progress?: Progress): s
   ].join('\n');
 }
 
-
 function progressLine({ elapsedSeconds, turns, lastActivity }: Progress): string {
   const parts = [`${formatDuration(elapsedSeconds)} so far`];
   if (turns !== undefined) parts.push(`${turns} turn${turns === 1 ? '' : 's'}`);
@@ -219,7 +224,8 @@ function finishedText(view: CommentView, o: RunOutcome, openedPullRequest?: numb
   if (!ok && o.machineId) lines.push(`Exit code ${o.exitCode ?? 'unknown'}, state \`${o.state || 'unknown'}\`${o.oomKilled ? ' (out of memory)' : ''}.`);
   // Without a machine the error (image build, config) is the only explanation there is.
   if (!ok && !o.machineId && o.error) lines.push(o.error.split('\n')[0]);
-  if (o.headMoved) lines.push(`The branch moved on to \`${o.headMoved.slice(0, 12)}\` after this run was accepted; the run worked on the commit it was accepted for.`, '');
+  if (o.headMoved)
+    lines.push(`The branch moved on to \`${o.headMoved.slice(0, 12)}\` after this run was accepted; the run worked on the commit it was accepted for.`, '');
   lines.push(changes(view, o, openedPullRequest), '', startedBy(view, o.backend, o.machineId));
   if (!ok && o.logTail.length) lines.push('', logDetails(o.logTail));
   return lines.join('\n');
@@ -240,7 +246,8 @@ function usageLine(o: RunOutcome): string {
   const parts: string[] = [];
   if (a.costUsd !== undefined) parts.push(`$${a.costUsd.toFixed(2)}`);
   if (a.numTurns !== undefined) parts.push(`${a.numTurns} turn${a.numTurns === 1 ? '' : 's'}`);
-  if (a.inputTokens !== undefined && a.outputTokens !== undefined) parts.push(`${a.inputTokens.toLocaleString('en-US')} tokens in, ${a.outputTokens.toLocaleString('en-US')} out`);
+  if (a.inputTokens !== undefined && a.outputTokens !== undefined)
+    parts.push(`${a.inputTokens.toLocaleString('en-US')} tokens in, ${a.outputTokens.toLocaleString('en-US')} out`);
   if (o.artifactUrl) parts.push(`[log and transcript](${o.artifactUrl})`);
   return parts.join(' · ');
 }
@@ -263,7 +270,10 @@ const MAX_LOG_CHARS = 60_000;
 
 function quote(text: string): string {
   const short = text.length > MAX_TASK_CHARS ? `${text.slice(0, MAX_TASK_CHARS)}…` : text;
-  return short.split('\n').map((line) => `> ${line}`).join('\n');
+  return short
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
 }
 
 function logDetails(tail: string[]): string {

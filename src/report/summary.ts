@@ -39,7 +39,6 @@ export function summaryHtml(outcome: RunOutcome, links: SummaryLinks = {}): stri
   return [headline(outcome), usage(outcome), activity(outcome), pushed(outcome, links), details(outcome, links), logTail(outcome)].filter(Boolean).join('\n');
 }
 
-
 function headline(o: RunOutcome): string {
   const reason = o.failureReason ? ` (${o.failureReason})` : '';
   const parts = [`<h2>${HEADLINES[o.conclusion]}${reason}${o.durationSeconds ? ` in ${formatDuration(o.durationSeconds)}` : ''}</h2>`];
@@ -68,10 +67,18 @@ function activity(o: RunOutcome): string {
   const tools = Object.entries(a.toolCounts).sort(([, x], [, y]) => y - x);
   if (!tools.length) return '<h3>What it did</h3>\n<p>No tool calls.</p>';
   const parts = ['<h3>What it did</h3>', `<p>${tools.map(([name, n]) => `${escape(name)} ×${n}`).join(' · ')}</p>`];
-  if (a.filesEdited.length) parts.push(list(`Files edited or written (${a.filesEdited.length})`, a.filesEdited.slice(0, MAX_FILES).map((file) => code(clip(file, MAX_ITEM_CHARS)))));
+  if (a.filesEdited.length)
+    parts.push(
+      list(
+        `Files edited or written (${a.filesEdited.length})`,
+        a.filesEdited.slice(0, MAX_FILES).map((file) => code(clip(file, MAX_ITEM_CHARS))),
+      ),
+    );
   if (a.commands.length) {
     const shown = a.commands.slice(0, MAX_COMMANDS).map((command) => `$ ${clip(command, MAX_ITEM_CHARS, 'start')}`);
-    parts.push(`<details><summary>Commands run (${a.commands.length}${a.commands.length > shown.length ? `, first ${shown.length}` : ''})</summary>\n\n<pre>${escape(shown.join('\n'))}</pre>\n</details>`);
+    parts.push(
+      `<details><summary>Commands run (${a.commands.length}${a.commands.length > shown.length ? `, first ${shown.length}` : ''})</summary>\n\n<pre>${escape(shown.join('\n'))}</pre>\n</details>`,
+    );
   }
   return parts.join('\n');
 }
@@ -84,8 +91,14 @@ function pushed(o: RunOutcome, links: SummaryLinks): string {
   const count = (n: number | null) => (n === null ? 'binary' : String(n));
   const added = files.reduce((sum, f) => sum + (f.added ?? 0), 0);
   const removed = files.reduce((sum, f) => sum + (f.removed ?? 0), 0);
-  const parts = ['<h3>What was pushed</h3>', `<p>${commit} to ${code(o.pushed.branch)}${files.length ? `: ${files.length} file${files.length === 1 ? '' : 's'}, +${added} −${removed}` : ''}</p>`];
-  if (files.length) parts.push(table([['File', 'Added', 'Removed'], ...files.slice(0, MAX_FILES).map((f) => [code(clip(f.path, MAX_ITEM_CHARS)), count(f.added), count(f.removed)])]));
+  const parts = [
+    '<h3>What was pushed</h3>',
+    `<p>${commit} to ${code(o.pushed.branch)}${files.length ? `: ${files.length} file${files.length === 1 ? '' : 's'}, +${added} −${removed}` : ''}</p>`,
+  ];
+  if (files.length)
+    parts.push(
+      table([['File', 'Added', 'Removed'], ...files.slice(0, MAX_FILES).map((f) => [code(clip(f.path, MAX_ITEM_CHARS)), count(f.added), count(f.removed)])]),
+    );
   return parts.join('\n');
 }
 

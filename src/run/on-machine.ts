@@ -42,7 +42,15 @@ export async function runOnMachine(backend: Backend, { config, plan, prompt, ima
   const spec = machineSpec(config, plan, { prompt, image, runKey, markerNonce });
   const logFile = join(process.env.RUNNER_TEMP || tmpdir(), `${spec.name}.log`);
   const transcriptFile = runsAgent(config) ? logFile.replace(/\.log$/, '.transcript.jsonl') : undefined;
-  const sink = new LogSink({ file: logFile, secrets: secrets.values, tailLines: config.logTailLines, echo: timestampedEcho, echoLimitBytes: ECHO_LIMIT_BYTES, agent: transcriptFile ? { transcriptFile } : undefined, markerNonce });
+  const sink = new LogSink({
+    file: logFile,
+    secrets: secrets.values,
+    tailLines: config.logTailLines,
+    echo: timestampedEcho,
+    echoLimitBytes: ECHO_LIMIT_BYTES,
+    agent: transcriptFile ? { transcriptFile } : undefined,
+    markerNonce,
+  });
   const stats = () => sink.agent?.stats;
   const fatal = watchForFatalApiError(stats);
   core.startGroup(`Agent output (${config.backend})`);
@@ -65,5 +73,16 @@ export async function runOnMachine(backend: Backend, { config, plan, prompt, ima
   core.endGroup();
   const pushed = await confirmedPush(pushedFrom(sink.markers, plan.pushBranch), plan.repos[0]?.url, config.githubToken, session.warn);
   const changedFiles = pushed && diffstatFrom(sink.markers);
-  return { ...notRun(config.backend), image, logFile, transcriptFile, ...result, logTail: sink.tail(), pushed, changedFiles, headMoved: sink.markers.get('head-moved'), agent: stats() };
+  return {
+    ...notRun(config.backend),
+    image,
+    logFile,
+    transcriptFile,
+    ...result,
+    logTail: sink.tail(),
+    pushed,
+    changedFiles,
+    headMoved: sink.markers.get('head-moved'),
+    agent: stats(),
+  };
 }

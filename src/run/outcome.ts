@@ -53,4 +53,3 @@ export function notRun(backend: BackendName): RunOutcome {
 export function failedBy(err: unknown, cancelled: boolean): Pick<RunOutcome, 'conclusion' | 'failure'> {
   return cancelled ? { conclusion: 'cancelled', failure: new CancelledError() } : { conclusion: 'failure', failure: wrapEngineError(err) };
 }
-

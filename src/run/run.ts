@@ -73,16 +73,19 @@ export async function runMachine(backend: Backend, spec: MachineSpec, sink: LogS
   const oomKilled = status?.oomKilled ?? false;
   const marker = sink.exitMarker();
   if (status?.exitCode != null && marker != null && status.exitCode !== marker) {
-    options.warn(`Machine ${machineId}: the platform reported exit code ${status.exitCode}, but the image's last line says [flaude:exit:${marker}]. ` +
-      `The outputs use ${status.exitCode} (exit_code_source: api), as the contract orders: the platform's code is the machine's own exit, ` +
-      `which can include what happened after the image's last line, such as the VM's own shutdown or a kill.`);
+    options.warn(
+      `Machine ${machineId}: the platform reported exit code ${status.exitCode}, but the image's last line says [flaude:exit:${marker}]. ` +
+        `The outputs use ${status.exitCode} (exit_code_source: api), as the contract orders: the platform's code is the machine's own exit, ` +
+        `which can include what happened after the image's last line, such as the VM's own shutdown or a kill.`,
+    );
   }
   const exitCode = status?.exitCode ?? marker;
   const exitCodeSource: ExitCodeSource = status?.exitCode != null ? 'api' : marker != null ? 'log-marker' : 'none';
   const result = { machineId, state, exitCode, exitCodeSource, oomKilled };
   if (ending === 'cancelled') return { ...result, conclusion: 'cancelled', failure: new CancelledError(machineId) };
   if (ending === 'stalled') return { ...result, conclusion: 'timeout', failure: new MachineStalledError(machineId, options.idleTimeoutSeconds, sink.tail(20)) };
-  if (ending === 'timeout') return { ...result, conclusion: 'timeout', failure: new MachineTimeoutError(machineId, options.waitTimeoutSeconds, state, sink.tail(20)) };
+  if (ending === 'timeout')
+    return { ...result, conclusion: 'timeout', failure: new MachineTimeoutError(machineId, options.waitTimeoutSeconds, state, sink.tail(20)) };
   if (ending) return { ...result, conclusion: 'failure', failure: ending };
   if (exitCode === 0 && state !== 'failed') return { ...result, conclusion: 'success' };
   return { ...result, conclusion: 'failure', failure: new MachineExitError(machineId, exitCode, state, sink.tail(20), oomKilled, status?.note) };

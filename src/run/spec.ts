@@ -55,4 +55,3 @@ export function machineSpec(config: Config, plan: RunPlan, { prompt, image, runK
     memoryMb: config.fly.memoryMb,
   };
 }
-

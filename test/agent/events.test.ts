@@ -48,10 +48,20 @@ describe('a recorded session of the pinned CLI', () => {
     const { lastEventAt, ...stats } = events.stats;
     expect(lastEventAt).toBeGreaterThan(Date.now() - 60_000);
     expect(stats).toEqual({
-      result: 'All done.\nSecond line.', subtype: 'success', isError: false, costUsd: 0.00469, numTurns: 10, turns: 6,
+      result: 'All done.\nSecond line.',
+      subtype: 'success',
+      isError: false,
+      costUsd: 0.00469,
+      numTurns: 10,
+      turns: 6,
       // 550 uncached + 30 cache creation + 1000 cache read
-      inputTokens: 1580, outputTokens: 107, cacheReadTokens: 1000, cacheCreationTokens: 30, usageSource: 'result',
-      sessionId: '4be0bb9c-3bcc-4337-875a-b7692879bb45', model: 'claude-opus-5-5',
+      inputTokens: 1580,
+      outputTokens: 107,
+      cacheReadTokens: 1000,
+      cacheCreationTokens: 30,
+      usageSource: 'result',
+      sessionId: '4be0bb9c-3bcc-4337-875a-b7692879bb45',
+      model: 'claude-opus-5-5',
       toolCounts: { Bash: 2, Read: 2, Grep: 1, Glob: 1, Write: 1, Edit: 1, TodoWrite: 1 },
       commands: ['ls -la && echo multi\necho line', 'echo oops >&2; exit 3'],
       filesEdited: ['/home/agent/w/x.txt'],
@@ -69,13 +79,22 @@ describe('a recorded session of the pinned CLI', () => {
 
     const unauthorized = shown(recorded('e401'));
     expect(unauthorized.lines[2]).toBe('✗ API error 401: Invalid API key · Fix external API key');
-    expect(unauthorized.events.stats).toMatchObject({ apiErrorStatus: 401, apiError: 'authentication_failed', result: 'Invalid API key · Fix external API key' });
+    expect(unauthorized.events.stats).toMatchObject({
+      apiErrorStatus: 401,
+      apiError: 'authentication_failed',
+      result: 'Invalid API key · Fix external API key',
+    });
   });
 
   it('says why a run that hit max turns stopped', () => {
     const { lines, events } = shown(recorded('maxturns'));
     expect(lines.at(-1)).toBe('Result (error_max_turns, 3 turns, $0.0016): Reached maximum number of turns (2)');
-    expect(events.stats).toMatchObject({ subtype: 'error_max_turns', isError: true, errors: ['Reached maximum number of turns (2)'], commands: ['echo 1', 'echo 2'] });
+    expect(events.stats).toMatchObject({
+      subtype: 'error_max_turns',
+      isError: true,
+      errors: ['Reached maximum number of turns (2)'],
+      commands: ['echo 1', 'echo 2'],
+    });
     expect(events.stats.result).toBeUndefined();
     expect(events.stats.apiErrorStatus).toBeUndefined();
   });
@@ -103,16 +122,18 @@ describe('rendering', () => {
   it('shows the init, the agent text on one line, tools, and a failure with the tool named', () => {
     const events = new AgentEvents();
     const long = `${'word '.repeat(60)}end`;
-    expect(readAll(events, [
-      line(init('claude-x')),
-      line(text('m1', 'First line.\n\n  Second   line.')),
-      line(text('m1', long)),
-      line(toolUse('m1', 't1', 'Bash', { command: 'npm test' })),
-      line(toolResult('t1', 'all good')),
-      line(toolUse('m2', 't2', 'Edit', { file_path: `${CWD}/src/app.ts`, old_string: 'a', new_string: 'b' })),
-      line(toolResult('t2', '<tool_use_error>String to replace not found in file.\nString: a</tool_use_error>', true)),
-      line(toolResult('t9', [{ type: 'text', text: 'Error: boom\nstack' }], true)),
-    ])).toEqual([
+    expect(
+      readAll(events, [
+        line(init('claude-x')),
+        line(text('m1', 'First line.\n\n  Second   line.')),
+        line(text('m1', long)),
+        line(toolUse('m1', 't1', 'Bash', { command: 'npm test' })),
+        line(toolResult('t1', 'all good')),
+        line(toolUse('m2', 't2', 'Edit', { file_path: `${CWD}/src/app.ts`, old_string: 'a', new_string: 'b' })),
+        line(toolResult('t2', '<tool_use_error>String to replace not found in file.\nString: a</tool_use_error>', true)),
+        line(toolResult('t9', [{ type: 'text', text: 'Error: boom\nstack' }], true)),
+      ]),
+    ).toEqual([
       `Claude Code started (model claude-x, session ${SESSION})`,
       'First line. Second line.',
       `${long.slice(0, 199)}…`,
@@ -127,8 +148,12 @@ describe('rendering', () => {
   it('indents a subagent’s steps and does not count them as turns', () => {
     const events = new AgentEvents();
     events.read(Buffer.from(line(init())));
-    const nested = assistant('m9', { type: 'tool_use', id: 't9', name: 'Read', input: { file_path: `${CWD}/a.ts` } }, undefined, { parent_tool_use_id: 'task-1' });
-    expect(events.read(Buffer.from(line(toolUse('m1', 'task-1', 'Task', { description: 'Find the bug', subagent_type: 'general-purpose', prompt: 'x' }))))).toBe('Task Find the bug (general-purpose)');
+    const nested = assistant('m9', { type: 'tool_use', id: 't9', name: 'Read', input: { file_path: `${CWD}/a.ts` } }, undefined, {
+      parent_tool_use_id: 'task-1',
+    });
+    expect(
+      events.read(Buffer.from(line(toolUse('m1', 'task-1', 'Task', { description: 'Find the bug', subagent_type: 'general-purpose', prompt: 'x' })))),
+    ).toBe('Task Find the bug (general-purpose)');
     expect(events.read(Buffer.from(line(nested)))).toBe('  Read a.ts');
     expect(events.stats.turns).toBe(1);
     expect(events.stats.toolCounts).toEqual({ Task: 1, Read: 1 });
@@ -136,7 +161,11 @@ describe('rendering', () => {
 
   it('shows the result with its subtype, turns and cost, and an error subtype as such', () => {
     expect(new AgentEvents().read(Buffer.from(line(result())))).toBe('Result (success, 3 turns, $0.0123): Fixed it.');
-    expect(new AgentEvents().read(Buffer.from(line(result({ subtype: 'error_during_execution', is_error: true, result: undefined, num_turns: 1, total_cost_usd: undefined }))))).toBe('Result (error_during_execution, 1 turn)');
+    expect(
+      new AgentEvents().read(
+        Buffer.from(line(result({ subtype: 'error_during_execution', is_error: true, result: undefined, num_turns: 1, total_cost_usd: undefined }))),
+      ),
+    ).toBe('Result (error_during_execution, 1 turn)');
   });
 
   it('passes anything that is not an event: text, broken JSON, JSON that is no event', () => {
@@ -176,7 +205,12 @@ describe('stats', () => {
       line(toolUse('m2', 't3', 'Read', { file_path: 'x' }, { input_tokens: 5, output_tokens: 2, cache_read_input_tokens: 2000 })),
     ]);
     expect(events.stats).toMatchObject({
-      usageSource: 'messages', inputTokens: 10 + 100 + 1000 + 5 + 2000, outputTokens: 30 + 2, cacheReadTokens: 3000, cacheCreationTokens: 100, turns: 2,
+      usageSource: 'messages',
+      inputTokens: 10 + 100 + 1000 + 5 + 2000,
+      outputTokens: 30 + 2,
+      cacheReadTokens: 3000,
+      cacheCreationTokens: 100,
+      turns: 2,
     });
     // What a run cut short reports: what was seen, the rest unknown rather than zero.
     expect(events.stats.result).toBeUndefined();
@@ -191,7 +225,15 @@ describe('stats', () => {
     expect(events.stats.inputTokens).toBeUndefined();
     expect(events.stats.outputTokens).toBeUndefined();
     readAll(events, [line(text('m1', 'a', { input_tokens: 7, output_tokens: 1 })), line(result())]);
-    expect(events.stats).toMatchObject({ usageSource: 'result', inputTokens: 420, outputTokens: 50, cacheReadTokens: 300, cacheCreationTokens: 20, costUsd: 0.0123, numTurns: 3 });
+    expect(events.stats).toMatchObject({
+      usageSource: 'result',
+      inputTokens: 420,
+      outputTokens: 50,
+      cacheReadTokens: 300,
+      cacheCreationTokens: 20,
+      costUsd: 0.0123,
+      numTurns: 3,
+    });
     // A message after the result does not undo its totals.
     events.read(Buffer.from(line(text('m2', 'b', { input_tokens: 1000, output_tokens: 1000 }))));
     expect(events.stats.inputTokens).toBe(420);
@@ -235,13 +277,30 @@ describe('stats', () => {
 describe('API errors', () => {
   it('clears a retried error once the API answers, keeps a final one', () => {
     const events = new AgentEvents();
-    events.read(Buffer.from(line({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, retry_delay_ms: 1200, error_status: 429, error: 'rate_limit', session_id: SESSION })));
+    events.read(
+      Buffer.from(
+        line({
+          type: 'system',
+          subtype: 'api_retry',
+          attempt: 1,
+          max_retries: 10,
+          retry_delay_ms: 1200,
+          error_status: 429,
+          error: 'rate_limit',
+          session_id: SESSION,
+        }),
+      ),
+    );
     expect(events.stats).toMatchObject({ apiErrorStatus: 429, apiError: 'rate_limit' });
     events.read(Buffer.from(line(text('m1', 'back'))));
     expect(events.stats.apiErrorStatus).toBeUndefined();
 
     // An error message in the older shape: only the text says the status.
-    const older = { type: 'assistant', message: { id: 'e1', model: '<synthetic>', role: 'assistant', content: [{ type: 'text', text: 'API Error (503 {"type":"error"}) · Retrying' }] }, session_id: SESSION };
+    const older = {
+      type: 'assistant',
+      message: { id: 'e1', model: '<synthetic>', role: 'assistant', content: [{ type: 'text', text: 'API Error (503 {"type":"error"}) · Retrying' }] },
+      session_id: SESSION,
+    };
     expect(events.read(Buffer.from(line(older)))).toBe('✗ API Error (503 {"type":"error"}) · Retrying');
     expect(events.stats.apiErrorStatus).toBe(503);
     // A category alone still names its status.

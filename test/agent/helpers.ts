@@ -28,7 +28,10 @@ export function assistant(messageId: string, block: Json, usage: Usage = { input
   return {
     type: 'assistant',
     message: { id: messageId, type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [block], stop_reason: null, usage },
-    parent_tool_use_id: null, session_id: SESSION, uuid: `u-${messageId}`, ...extra,
+    parent_tool_use_id: null,
+    session_id: SESSION,
+    uuid: `u-${messageId}`,
+    ...extra,
   };
 }
 
@@ -39,18 +42,33 @@ export const toolUse = (messageId: string, id: string, name: string, input: Json
 
 /** A tool's result: field order as Claude Code prints it (a failure puts the id last). */
 export function toolResult(id: string, content: unknown, isError = false): Json {
-  const result = isError ? { type: 'tool_result', content, is_error: true, tool_use_id: id } : { tool_use_id: id, type: 'tool_result', content, is_error: false };
+  const result = isError
+    ? { type: 'tool_result', content, is_error: true, tool_use_id: id }
+    : { tool_use_id: id, type: 'tool_result', content, is_error: false };
   return {
-    type: 'user', message: { role: 'user', content: [result] }, parent_tool_use_id: null, session_id: SESSION, uuid: `u-r-${id}`,
+    type: 'user',
+    message: { role: 'user', content: [result] },
+    parent_tool_use_id: null,
+    session_id: SESSION,
+    uuid: `u-r-${id}`,
     tool_use_result: isError ? `Error: ${String(content)}` : { stdout: content, stderr: '' },
   };
 }
 
 export function result(overrides: Json = {}): Json {
   return {
-    duration_ms: 1000, session_id: SESSION, total_cost_usd: 0.0123, is_error: false, num_turns: 3, subtype: 'success', api_error_status: null,
+    duration_ms: 1000,
+    session_id: SESSION,
+    total_cost_usd: 0.0123,
+    is_error: false,
+    num_turns: 3,
+    subtype: 'success',
+    api_error_status: null,
     usage: { input_tokens: 100, cache_creation_input_tokens: 20, cache_read_input_tokens: 300, output_tokens: 50 },
-    result: 'Fixed it.\nDetails follow.', type: 'result', uuid: 'u-result', ...overrides,
+    result: 'Fixed it.\nDetails follow.',
+    type: 'result',
+    uuid: 'u-result',
+    ...overrides,
   };
 }
 
@@ -73,7 +91,9 @@ export function recorded(name: string): Buffer {
 export function allRecordings(): Array<{ name: string; bytes: Buffer }> {
   const list = (dir: string) => {
     try {
-      return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => ({ name: f, bytes: readFileSync(join(dir, f)) }));
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => ({ name: f, bytes: readFileSync(join(dir, f)) }));
     } catch {
       return [];
     }

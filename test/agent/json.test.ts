@@ -9,15 +9,29 @@ const parse = (text: string, options = roomy) => parseCapped(Buffer.from(text), 
 describe('parseCapped', () => {
   it('gives what JSON.parse gives when nothing needs cutting', () => {
     const values: unknown[] = [
-      0, -1.5e-3, 12345678901234, true, false, null, '', 'plain', 'esc "q" \\ \n \t \u0001 \u2028 é 😀',
-      [], {}, [1, [2, [3, {}]]], { a: { b: [null, 'x'] }, 'k"ey': 1, '': 2 },
+      0,
+      -1.5e-3,
+      12345678901234,
+      true,
+      false,
+      null,
+      '',
+      'plain',
+      'esc "q" \\ \n \t \u0001 \u2028 é 😀',
+      [],
+      {},
+      [1, [2, [3, {}]]],
+      { a: { b: [null, 'x'] }, 'k"ey': 1, '': 2 },
     ];
     for (const value of values) {
       expect(parse(JSON.stringify(value))).toEqual(value);
       expect(parse(` \n${JSON.stringify(value, null, 2)}\r\n `)).toEqual(value);
     }
     for (const { name, bytes } of allRecordings()) {
-      for (const raw of bytes.toString('utf8').split('\n').filter((l) => l.startsWith('{'))) {
+      for (const raw of bytes
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))) {
         expect(parseCapped(Buffer.from(raw), roomy), name).toEqual(JSON.parse(raw));
       }
     }
@@ -40,7 +54,25 @@ describe('parseCapped', () => {
   });
 
   it('says undefined for what is not JSON', () => {
-    for (const bad of ['', '{', '{"a":1', '{"a":1,}', '{"a" 1}', '[1 2]', 'tru', 'nul', '01', '1.', '-', '"unterminated', '"a\\"', '{"a":1}x', '{a:1}', "{'a':1}", '"bad \\x escape"']) {
+    for (const bad of [
+      '',
+      '{',
+      '{"a":1',
+      '{"a":1,}',
+      '{"a" 1}',
+      '[1 2]',
+      'tru',
+      'nul',
+      '01',
+      '1.',
+      '-',
+      '"unterminated',
+      '"a\\"',
+      '{"a":1}x',
+      '{a:1}',
+      "{'a':1}",
+      '"bad \\x escape"',
+    ]) {
       expect(parse(bad), bad).toBeUndefined();
     }
     expect(parse(`${'['.repeat(1000)}${']'.repeat(1000)}`)).toBeUndefined();

@@ -32,9 +32,19 @@ const events = [
 const plain = ['[flaude] cloning https://github.com/o/r into r', '{ not json', '{"level":"info"}', '', 'git: fatal: bad'];
 const mixed = `${plain[0]}\n${events[0]}\n${events[1]}\n${plain[1]}\n${events[2]}\n${plain[2]}\n${events[3]}\n${plain[3]}\n${events[4]}\n${plain[4]}\n${events[5]}\n`;
 const human = [
-  plain[0], 'Claude Code started (model claude-sonnet-4-5, session sess-0001)', 'Let me look.', plain[1], '$ npm test', plain[2], plain[3],
-  '  ✗ Bash failed: Exit code 1', plain[4], 'Result (success, 3 turns, $0.0123): Fixed it.',
-].map((l) => `${l}\n`).join('');
+  plain[0],
+  'Claude Code started (model claude-sonnet-4-5, session sess-0001)',
+  'Let me look.',
+  plain[1],
+  '$ npm test',
+  plain[2],
+  plain[3],
+  '  ✗ Bash failed: Exit code 1',
+  plain[4],
+  'Result (success, 3 turns, $0.0123): Fixed it.',
+]
+  .map((l) => `${l}\n`)
+  .join('');
 
 describe('AgentStream', () => {
   it('sends event lines to the transcript and their human lines on, whatever the chunks', () => {

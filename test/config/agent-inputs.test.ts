@@ -16,12 +16,22 @@ const fails = (inputs: Record<string, string>) => {
 describe('Claude Code settings', () => {
   it('reads model, turns, tool rules, system prompt, extra arguments and the gateway', () => {
     const { agent } = read({
-      model: 'claude-sonnet-4-5', max_turns: '12', allowed_tools: 'Bash(git diff:*), Edit\nRead', disallowed_tools: 'WebFetch',
-      append_system_prompt: 'Be brief.', claude_args: `--fallback-model sonnet --add-dir "/tmp/a b" 'x y'`, anthropic_base_url: 'https://gw.example.com/anthropic/',
+      model: 'claude-sonnet-4-5',
+      max_turns: '12',
+      allowed_tools: 'Bash(git diff:*), Edit\nRead',
+      disallowed_tools: 'WebFetch',
+      append_system_prompt: 'Be brief.',
+      claude_args: `--fallback-model sonnet --add-dir "/tmp/a b" 'x y'`,
+      anthropic_base_url: 'https://gw.example.com/anthropic/',
     });
     expect(agent).toEqual({
-      model: 'claude-sonnet-4-5', maxTurns: 12, allowedTools: ['Bash(git diff:*)', 'Edit', 'Read'], disallowedTools: ['WebFetch'], appendSystemPrompt: 'Be brief.',
-      extraArgs: ['--fallback-model', 'sonnet', '--add-dir', '/tmp/a b', 'x y'], baseUrl: 'https://gw.example.com/anthropic',
+      model: 'claude-sonnet-4-5',
+      maxTurns: 12,
+      allowedTools: ['Bash(git diff:*)', 'Edit', 'Read'],
+      disallowedTools: ['WebFetch'],
+      appendSystemPrompt: 'Be brief.',
+      extraArgs: ['--fallback-model', 'sonnet', '--add-dir', '/tmp/a b', 'x y'],
+      baseUrl: 'https://gw.example.com/anthropic',
     });
   });
 
@@ -48,7 +58,10 @@ describe('Claude Code settings', () => {
 
 describe('env and secrets', () => {
   it('env is plain: nothing is guessed secret from its name', () => {
-    const config = read({ env: 'GIT_AUTHOR_NAME=Ada Lovelace\nAUTHOR=someone', secrets: 'GH_PAT=ghp_abcdefghij0123456789\nDEPLOY_KEY=deploy-key-value-123\nGPG_PASSPHRASE=correct horse battery' });
+    const config = read({
+      env: 'GIT_AUTHOR_NAME=Ada Lovelace\nAUTHOR=someone',
+      secrets: 'GH_PAT=ghp_abcdefghij0123456789\nDEPLOY_KEY=deploy-key-value-123\nGPG_PASSPHRASE=correct horse battery',
+    });
     expect(config.secrets).not.toContain('Ada Lovelace');
     expect(config.secrets).not.toContain('someone');
     for (const value of ['ghp_abcdefghij0123456789', 'deploy-key-value-123', 'correct horse battery']) expect(config.secrets).toContain(value);

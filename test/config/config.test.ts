@@ -25,8 +25,15 @@ describe('readConfig', () => {
   it('applies the contract defaults', () => {
     const config = testConfig(base);
     expect(config).toMatchObject({
-      backend: 'local', waitTimeoutSeconds: 3600, raiseOnFailure: true, logTailLines: 20, comment: 'auto',
-      triggerPhrase: '/fix', allowForks: false, repos: [], env: {},
+      backend: 'local',
+      waitTimeoutSeconds: 3600,
+      raiseOnFailure: true,
+      logTailLines: 20,
+      comment: 'auto',
+      triggerPhrase: '/fix',
+      allowForks: false,
+      repos: [],
+      env: {},
       fly: { region: 'iad', cpus: 2, memoryMb: 4096, cpuKind: 'performance' },
     });
     expect(config.dockerfile).toMatch(/docker\/Dockerfile$/);
@@ -116,8 +123,13 @@ describe('readConfig', () => {
 
   it('documents every input it reads in action.yml', () => {
     const read = new Set<string>();
-    readConfig((name) => { read.add(name); return base[name as keyof typeof base] ?? ''; }, {});
-    const documented = [...readFileSync(join(import.meta.dirname, '..', '..', 'action.yml'), 'utf8').matchAll(/^  ([a-z_]+):\n    description:/gm)].map((m) => m[1]);
+    readConfig((name) => {
+      read.add(name);
+      return base[name as keyof typeof base] ?? '';
+    }, {});
+    const documented = [...readFileSync(join(import.meta.dirname, '..', '..', 'action.yml'), 'utf8').matchAll(/^  ([a-z_]+):\n    description:/gm)].map(
+      (m) => m[1],
+    );
     const inputs = documented.slice(0, documented.indexOf('exit_code'));
     expect(new Set(inputs)).toEqual(read);
   });

@@ -41,8 +41,15 @@ function agentLines(run: ActionRun): string[] {
 describe('Claude Code through dist/index.js', () => {
   it('runs the task: readable live lines, every output, a transcript and a summary to read', async () => {
     const run = await runAgent([
-      { text: 'I will look first.', tools: [{ name: 'Bash', input: { command: 'echo hello > hello.txt && cat hello.txt', description: 'write hello' } }], usage: { input_tokens: 1200, output_tokens: 40, cache_read_input_tokens: 300 } },
-      { tools: [{ name: 'Write', input: { file_path: '/workspace/notes.md', content: 'hello from the agent\n' } }], usage: { input_tokens: 1300, output_tokens: 50 } },
+      {
+        text: 'I will look first.',
+        tools: [{ name: 'Bash', input: { command: 'echo hello > hello.txt && cat hello.txt', description: 'write hello' } }],
+        usage: { input_tokens: 1200, output_tokens: 40, cache_read_input_tokens: 300 },
+      },
+      {
+        tools: [{ name: 'Write', input: { file_path: '/workspace/notes.md', content: 'hello from the agent\n' } }],
+        usage: { input_tokens: 1300, output_tokens: 50 },
+      },
       { text: 'Wrote hello.txt and notes.md.', usage: { input_tokens: 1400, output_tokens: 20 } },
     ]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -60,7 +67,13 @@ describe('Claude Code through dist/index.js', () => {
     expect(fake!.requests[0].headers['x-api-key']).toBe(API_KEY);
 
     const o = run.outputs;
-    expect(o).toMatchObject({ conclusion: 'success', exit_code: '0', failure_reason: '', result: 'Wrote hello.txt and notes.md.', num_turns: expect.stringMatching(/^\d+$/) });
+    expect(o).toMatchObject({
+      conclusion: 'success',
+      exit_code: '0',
+      failure_reason: '',
+      result: 'Wrote hello.txt and notes.md.',
+      num_turns: expect.stringMatching(/^\d+$/),
+    });
     const sent = fake!.sent;
     expect(Number(o.input_tokens)).toBe(sent.input_tokens + sent.cache_creation_input_tokens + sent.cache_read_input_tokens);
     expect(Number(o.output_tokens)).toBe(sent.output_tokens);
@@ -68,14 +81,18 @@ describe('Claude Code through dist/index.js', () => {
     expect(o.session_id).toMatch(/\S/);
 
     // The transcript keeps the raw events; the log file reads like the step log.
-    const transcript = readFileSync(o.transcript_file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { type: string });
+    const transcript = readFileSync(o.transcript_file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string });
     expect(transcript.map((event) => event.type)).toEqual(expect.arrayContaining(['system', 'assistant', 'user', 'result']));
     const log = readFileSync(o.log_file, 'utf8');
     expect(log).not.toMatch(/^\{"type"/m);
     expect(log).toContain('$ echo hello > hello.txt && cat hello.txt');
     expect(log).not.toContain(API_KEY);
 
-    for (const part of ['Agent finished', 'Wrote hello.txt and notes.md.', 'What it did', 'Bash ×1', 'Write ×1', 'Run details']) expect(run.summary).toContain(part);
+    for (const part of ['Agent finished', 'Wrote hello.txt and notes.md.', 'What it did', 'Bash ×1', 'Write ×1', 'Run details'])
+      expect(run.summary).toContain(part);
     expect(Buffer.byteLength(run.summary)).toBeLessThan(1024 * 1024);
     // Kept for scripts/render-summary.mjs, which makes the README's screenshot from a real run.
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });

@@ -10,7 +10,10 @@ afterEach(async () => {
   fake = undefined;
 });
 
-const work = (n: number, exit?: number) => [...Array.from({ length: n }, (_, i) => `agent step ${i + 1}`), ...(exit === undefined ? [] : [`[flaude:exit:${exit}]`])];
+const work = (n: number, exit?: number) => [
+  ...Array.from({ length: n }, (_, i) => `agent step ${i + 1}`),
+  ...(exit === undefined ? [] : [`[flaude:exit:${exit}]`]),
+];
 
 async function fly(scenario: Scenario, options: ActionOptions = {}): Promise<{ result: ActionRun; fake: FakeFly }> {
   fake = await startFakeFly({ images: ['amt-test:agent-v1'], ...scenario });
@@ -18,12 +21,27 @@ async function fly(scenario: Scenario, options: ActionOptions = {}): Promise<{ r
   const result = await runAction({
     ...options,
     inputs: {
-      backend: 'fly', app_name: fake.app, fly_api_token: fake.token,
-      image: `${registry}/amt-test:agent-v1`, command: '["/agent"]', ...options.inputs,
+      backend: 'fly',
+      app_name: fake.app,
+      fly_api_token: fake.token,
+      image: `${registry}/amt-test:agent-v1`,
+      command: '["/agent"]',
+      ...options.inputs,
     },
     env: { FLY_FLAPS_BASE_URL: fake.url, FLY_API_BASE_URL: fake.url, FLY_REGISTRY_URL: fake.url, ...options.env },
   });
   return { result, fake };
+}
+
+/** The post step after `result`'s main step, with its saved state, as the runner runs it. */
+function postStep(result: ActionRun, fake: FakeFly): Promise<ActionRun> {
+  return runAction({
+    entry: 'post.js',
+    state: result.state,
+    workDir: result.workDir,
+    inputs: { backend: 'fly', app_name: fake.app, fly_api_token: fake.token, command: '["/agent"]', image: 'x' },
+    env: { FLY_FLAPS_BASE_URL: fake.url, FLY_API_BASE_URL: fake.url, FLY_REGISTRY_URL: fake.url },
+  });
 }
 
 /** What every fly run must leave: no live machine, ≤ 3 requests a second per machine, no token anywhere. */
@@ -31,7 +49,14 @@ function expectClean(result: ActionRun, fake: FakeFly): void {
   expect(fake.liveMachines()).toEqual([]);
   expect(fake.busiestSecond()).toBeLessThanOrEqual(3);
   const bare = fake.token.replace(/^FlyV1 /, '');
-  const shown = result.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n') + result.stderr + result.summary + JSON.stringify(result.outputs);
+  const shown =
+    result.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n') +
+    result.stderr +
+    result.summary +
+    JSON.stringify(result.outputs);
   expect(shown).not.toContain(bare);
 }
 
@@ -42,7 +67,12 @@ describe('fly backend through dist/index.js', () => {
     expect(result.outputs).toMatchObject({ exit_code: '0', exit_code_source: 'api', state: 'stopped', conclusion: 'success' });
     expect(result.outputs.machine_id).toBe(fake.machines()[0].id);
     expect(fake.machines()).toHaveLength(1);
-    expect(fake.machines()[0].config).toMatchObject({ auto_destroy: true, restart: { policy: 'no' }, init: { exec: ['/agent'] }, metadata: { 'agent-machine-action': 'true' } });
+    expect(fake.machines()[0].config).toMatchObject({
+      auto_destroy: true,
+      restart: { policy: 'no' },
+      init: { exec: ['/agent'] },
+      metadata: { 'agent-machine-action': 'true' },
+    });
     expect(result.stdout).toMatch(/^\d\d:\d\d:\d\d agent step 5$/m);
     expectClean(result, fake);
   });
@@ -107,32 +137,34 @@ describe('fly backend through dist/index.js', () => {
   });
 
   it('destroys the machine on SIGINT then SIGTERM, and the post step has nothing left to do', async () => {
-    const { result, fake } = await fly({ script: { lines: ['agent-started', ...work(3)], durationMs: Infinity } }, {
-      signalWhen: 'agent-started',
-      signals: [{ afterMs: 100, signal: 'SIGINT' }, { afterMs: 300, signal: 'SIGTERM' }],
-    });
+    const { result, fake } = await fly(
+      { script: { lines: ['agent-started', ...work(3)], durationMs: Infinity } },
+      {
+        signalWhen: 'agent-started',
+        signals: [
+          { afterMs: 100, signal: 'SIGINT' },
+          { afterMs: 300, signal: 'SIGTERM' },
+        ],
+      },
+    );
     expect(result.outputs.conclusion).toBe('cancelled');
     expect(fake.liveMachines()).toEqual([]);
-    const post = await runAction({
-      entry: 'post.js', state: result.state, workDir: result.workDir,
-      inputs: { backend: 'fly', app_name: fake.app, fly_api_token: fake.token, command: '["/agent"]', image: 'x' },
-      env: { FLY_FLAPS_BASE_URL: fake.url, FLY_API_BASE_URL: fake.url, FLY_REGISTRY_URL: fake.url },
-    });
+    const post = await postStep(result, fake);
     expect(post.code).toBe(0);
     expect(post.stdout).not.toMatch(/Destroyed/);
     expectClean(result, fake);
   });
 
   it('the post step destroys the machine of a main step killed outright', async () => {
-    const { result, fake } = await fly({ script: { lines: ['agent-started'], durationMs: Infinity } }, {
-      signalWhen: 'agent-started', signals: [{ afterMs: 100, signal: 'SIGKILL' }],
-    });
+    const { result, fake } = await fly(
+      { script: { lines: ['agent-started'], durationMs: Infinity } },
+      {
+        signalWhen: 'agent-started',
+        signals: [{ afterMs: 100, signal: 'SIGKILL' }],
+      },
+    );
     expect(fake.liveMachines()).toHaveLength(1);
-    const post = await runAction({
-      entry: 'post.js', state: result.state, workDir: result.workDir,
-      inputs: { backend: 'fly', app_name: fake.app, fly_api_token: fake.token, command: '["/agent"]', image: 'x' },
-      env: { FLY_FLAPS_BASE_URL: fake.url, FLY_API_BASE_URL: fake.url, FLY_REGISTRY_URL: fake.url },
-    });
+    const post = await postStep(result, fake);
     expect(post.code).toBe(0);
     expect(post.stdout).toMatch(/Destroyed machine/);
     expect(fake.liveMachines()).toEqual([]);

@@ -156,7 +156,10 @@ describe('local backend through dist/index.js', () => {
     });
     const result = await run;
     expect(result.outputs.exit_code).toBe('1');
-    const stdoutWithoutMaskCommand = result.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+    const stdoutWithoutMaskCommand = result.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
     expect(result.stdout).toContain(`::add-mask::${secret}`);
     for (const text of [stdoutWithoutMaskCommand, readFileSync(result.outputs.log_file, 'utf8'), result.summary, JSON.stringify(result.outputs)]) {
       expect(text).not.toContain(secret);
@@ -168,7 +171,10 @@ describe('local backend through dist/index.js', () => {
     const { runId, run } = local({
       command: sh('echo agent-started; sleep 600'),
       signalWhen: 'agent-started',
-      signals: [{ afterMs: 200, signal: 'SIGINT' }, { afterMs: 400, signal: 'SIGTERM' }],
+      signals: [
+        { afterMs: 200, signal: 'SIGINT' },
+        { afterMs: 400, signal: 'SIGTERM' },
+      ],
     });
     const result = await run;
     expect(result.code).not.toBe(0);
@@ -185,7 +191,13 @@ describe('local backend through dist/index.js', () => {
     const result = await run;
     expect(result.signal).toBe('SIGKILL');
     expect(containersOfRun(runId)).toHaveLength(1);
-    const post = await runAction({ entry: 'post.js', inputs: { image: BUSYBOX_IMAGE, command: '["true"]' }, state: result.state, workDir: result.workDir, env: { GITHUB_RUN_ID: runId } });
+    const post = await runAction({
+      entry: 'post.js',
+      inputs: { image: BUSYBOX_IMAGE, command: '["true"]' },
+      state: result.state,
+      workDir: result.workDir,
+      env: { GITHUB_RUN_ID: runId },
+    });
     expect(post.code).toBe(0);
     expect(post.stdout).toMatch(/Destroyed machine [0-9a-f]{64}/);
     expect(containersOfRun(runId)).toEqual([]);

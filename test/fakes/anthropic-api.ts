@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../helpers/servers.js';
 
 export interface Usage {
   input_tokens: number;
@@ -126,9 +127,20 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://fake');
       let body: any;
-      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = undefined; }
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
       const request: RecordedRequest = {
-        method: req.method ?? '', path: url.pathname, query: url.search, headers: req.headers, body, kind: 'other', status: 0, at: Date.now(),
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.search,
+        headers: req.headers,
+        body,
+        kind: 'other',
+        status: 0,
+        at: Date.now(),
       };
       requests.push(request);
       const answer = (status: number, json: unknown) => {
@@ -151,7 +163,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
       }
       const main = Array.isArray(body.tools) && body.tools.length > 0;
       request.kind = main ? 'main' : 'side';
-      const reply = main ? nextMainReply(request) : options.side ?? { text: 'OK', usage: { input_tokens: 10, output_tokens: 1 } };
+      const reply = main ? nextMainReply(request) : (options.side ?? { text: 'OK', usage: { input_tokens: 10, output_tokens: 1 } });
       request.reply = reply;
 
       if (isHang(reply)) return; // the socket stays open until close()
@@ -181,9 +193,11 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     requests,
-    get mainRequests() { return requests.filter((request) => request.kind === 'main'); },
+    get mainRequests() {
+      return requests.filter((request) => request.kind === 'main');
+    },
     sent,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () => closeServer(server),
   };
 }
 
@@ -193,16 +207,18 @@ function errorBody(type: string, message: string) {
 
 function defaultMessage(type: string): string {
   switch (type) {
-    case 'overloaded_error': return 'Overloaded';
-    case 'authentication_error': return 'invalid x-api-key';
-    case 'rate_limit_error': return 'Number of request tokens has exceeded your per-minute rate limit';
-    default: return type;
+    case 'overloaded_error':
+      return 'Overloaded';
+    case 'authentication_error':
+      return 'invalid x-api-key';
+    case 'rate_limit_error':
+      return 'Number of request tokens has exceeded your per-minute rate limit';
+    default:
+      return type;
   }
 }
 
-type ContentBlock =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+type ContentBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
 export interface FakeMessage {
   id: string;
@@ -259,7 +275,8 @@ function streamMessage(res: ServerResponse, message: FakeMessage): void {
     } else {
       event('content_block_start', { index, content_block: { ...block, input: {} } });
       if (index === 0) event('ping', {});
-      for (const partial of split(JSON.stringify(block.input), 3)) event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: partial } });
+      for (const partial of split(JSON.stringify(block.input), 3))
+        event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: partial } });
     }
     event('content_block_stop', { index });
   });

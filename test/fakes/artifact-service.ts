@@ -13,6 +13,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32, inflateRawSync } from 'node:zlib';
+import { closeServer } from '../helpers/servers.js';
 
 export type ArtifactRoute = 'CreateArtifact' | 'FinalizeArtifact' | 'PutBlock' | 'PutBlockList';
 
@@ -84,12 +85,26 @@ const CONTAINER = 'actions-results';
 
 /** Twirp's error codes by HTTP status (the library reads `msg`; `code` is for the record). */
 const TWIRP_CODES: Record<number, string> = {
-  400: 'invalid_argument', 401: 'unauthenticated', 403: 'permission_denied', 404: 'not_found', 409: 'already_exists',
-  412: 'failed_precondition', 429: 'resource_exhausted', 500: 'internal', 502: 'unavailable', 503: 'unavailable', 504: 'deadline_exceeded',
+  400: 'invalid_argument',
+  401: 'unauthenticated',
+  403: 'permission_denied',
+  404: 'not_found',
+  409: 'already_exists',
+  412: 'failed_precondition',
+  429: 'resource_exhausted',
+  500: 'internal',
+  502: 'unavailable',
+  503: 'unavailable',
+  504: 'deadline_exceeded',
 };
 /** Azure Storage's error codes by HTTP status, for injected faults. */
 const AZURE_CODES: Record<number, string> = {
-  400: 'InvalidInput', 403: 'AuthenticationFailed', 404: 'BlobNotFound', 409: 'BlobAlreadyExists', 500: 'InternalError', 503: 'ServerBusy',
+  400: 'InvalidInput',
+  403: 'AuthenticationFailed',
+  404: 'BlobNotFound',
+  409: 'BlobAlreadyExists',
+  500: 'InternalError',
+  503: 'ServerBusy',
 };
 
 interface Pending extends CreatedArtifact {
@@ -118,8 +133,10 @@ export async function startFakeArtifactService(options: FakeArtifactServiceOptio
     env: { ACTIONS_RESULTS_URL: '', ACTIONS_RUNTIME_TOKEN: token },
     artifacts: [],
     calls: [],
-    fault: (f) => { faults.push(f); },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    fault: (f) => {
+      faults.push(f);
+    },
+    close: () => closeServer(server),
   };
 
   const takeFault = (route: ArtifactRoute): ArtifactFault | undefined => {
@@ -163,7 +180,17 @@ export async function startFakeArtifactService(options: FakeArtifactServiceOptio
       }
       const key = `${workflowRunBackendId}/${workflowJobRunBackendId}/artifacts/${createHash('sha256').update(name).digest('hex').slice(0, 16)}.zip`;
       const sig = randomBytes(24).toString('base64url');
-      pending.set(key, { key, sig, name, workflowRunBackendId, workflowJobRunBackendId, expiresAt: body.expires_at, mimeType: body.mime_type, version: body.version, blocks: new Map() });
+      pending.set(key, {
+        key,
+        sig,
+        name,
+        workflowRunBackendId,
+        workflowJobRunBackendId,
+        expiresAt: body.expires_at,
+        mimeType: body.mime_type,
+        version: body.version,
+        blocks: new Map(),
+      });
       const expiry = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
       const query = new URLSearchParams({ sv: '2025-11-05', sr: 'b', sp: 'cw', se: expiry, sig });
       return twirp(200, { ok: true, signed_upload_url: `${baseUrl}/${ACCOUNT}/${CONTAINER}/${key}?${query}` });
@@ -230,7 +257,11 @@ export async function startFakeArtifactService(options: FakeArtifactServiceOptio
       }
       if (fault?.status) {
         if (twirpMethod) {
-          try { call.body = JSON.parse(raw.toString('utf8')); } catch { /* recorded as undefined */ }
+          try {
+            call.body = JSON.parse(raw.toString('utf8'));
+          } catch {
+            /* recorded as undefined */
+          }
           return send(twirpError(fault.status, `injected fault (${fault.status})`));
         }
         return send(azureError(fault.status));

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../helpers/servers.js';
 
 export type Op = 'create' | 'list' | 'get' | 'wait' | 'destroy' | 'exec' | 'logs' | 'manifest';
 
@@ -110,7 +111,11 @@ interface Sim {
 }
 
 class Answer {
-  constructor(readonly status: number, readonly body?: unknown, readonly headers: Record<string, string> = {}) {}
+  constructor(
+    readonly status: number,
+    readonly body?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
 }
 
 const WAIT_STATES = new Set(['started', 'stopped', 'suspended', 'destroyed']);
@@ -160,11 +165,15 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
       signal: -1,
     };
     switch (spec.report ?? 'event') {
-      case 'event': return { type: 'exit', status, request: { exit_event: exit, restart_count: 0 } };
-      case 'monitor': return { type: 'exit', status, request: { MonitorEvent: { exit_event: exit } } };
-      case 'legacy': return { type: 'exit', status: { exit_code: code } };
+      case 'event':
+        return { type: 'exit', status, request: { exit_event: exit, restart_count: 0 } };
+      case 'monitor':
+        return { type: 'exit', status, request: { MonitorEvent: { exit_event: exit } } };
+      case 'legacy':
+        return { type: 'exit', status: { exit_code: code } };
       case 'top-level':
-      case 'none': return { type: 'exit', status };
+      case 'none':
+        return { type: 'exit', status };
     }
   }
 
@@ -183,7 +192,11 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
     sim.timers = [];
     if (sim.machine.state === 'started' || sim.machine.state === 'created') {
       // Force-destroyed while running: killed by SIGKILL.
-      setState(sim, 'stopping', { type: 'exit', status: 'stopped', request: { exit_event: { exited_at: now(), signal: 9, requested_stop: true, oom_killed: false } } });
+      setState(sim, 'stopping', {
+        type: 'exit',
+        status: 'stopped',
+        request: { exit_event: { exited_at: now(), signal: 9, requested_stop: true, oom_killed: false } },
+      });
     }
     sim.destroyedAt = now();
     setState(sim, 'destroyed', { type: 'destroy', status: 'destroyed', source: 'user' });
@@ -212,7 +225,10 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
       if (req.headers.authorization !== basicAuth) return new Answer(401, { errors: [{ code: 'UNAUTHORIZED' }] }, { 'www-authenticate': 'Basic realm="fake"' });
       const name = `${target.repository}:${target.reference}`;
       return images.has(name)
-        ? new Answer(200, undefined, { 'docker-content-digest': `sha256:${createHash('sha256').update(name).digest('hex')}`, 'content-type': 'application/vnd.oci.image.manifest.v1+json' })
+        ? new Answer(200, undefined, {
+            'docker-content-digest': `sha256:${createHash('sha256').update(name).digest('hex')}`,
+            'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          })
         : new Answer(404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] });
     }
     if (req.headers.authorization !== expectedAuth) return new Answer(401, { error: 'unauthorized' });
@@ -265,10 +281,15 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
   function list(params: URLSearchParams): Answer {
     const includeDeleted = params.get('include_deleted') === 'true';
     const filters = [...params].filter(([k]) => k.startsWith('metadata.')).map(([k, v]) => [k.slice('metadata.'.length), v]);
-    const found = [...sims.keys()].map(find).filter((s): s is Sim => !!s)
+    const found = [...sims.keys()]
+      .map(find)
+      .filter((s): s is Sim => !!s)
       .filter((s) => includeDeleted || s.machine.state !== 'destroyed')
       .filter((s) => filters.every(([k, v]) => s.machine.config.metadata?.[k] === v));
-    return new Answer(200, found.map((s) => s.machine));
+    return new Answer(
+      200,
+      found.map((s) => s.machine),
+    );
   }
 
   function wait(sim: Sim | undefined, params: URLSearchParams, res: ServerResponse): Answer | Promise<Answer> {
@@ -288,7 +309,10 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
           resolve(new Answer(status, body));
         },
       };
-      const timer = setTimeout(() => waiter.done(408, { error: `deadline_exceeded: machine did not reach state ${state} in time` }), Math.min(timeout * 1000, scenario.waitCapMs ?? timeout * 1000));
+      const timer = setTimeout(
+        () => waiter.done(408, { error: `deadline_exceeded: machine did not reach state ${state} in time` }),
+        Math.min(timeout * 1000, scenario.waitCapMs ?? timeout * 1000),
+      );
       sim.waiters.add(waiter);
       res.on('close', () => {
         clearTimeout(timer);
@@ -349,7 +373,11 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
       return res.socket?.destroy();
     }
     if (fault && fault !== 'lose-answer') {
-      return send(res, record, new Answer(fault.status, fault.body ?? { error: `injected ${fault.status}` }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}));
+      return send(
+        res,
+        record,
+        new Answer(fault.status, fault.body ?? { error: `injected ${fault.status}` }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+      );
     }
     const answer = await route(target as Target & { op: Op }, url, body, req, res, record);
     if (fault === 'lose-answer') {
@@ -389,8 +417,7 @@ export async function startFakeFly(scenario: Scenario = {}): Promise<FakeFly> {
     close: async () => {
       closing = true;
       for (const sim of sims.values()) sim.timers.forEach(clearTimeout);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }
@@ -418,9 +445,15 @@ function classify(url: URL, method: string): Target {
     const [, app, machineId, action] = m;
     const op: Op | undefined = !machineId
       ? ({ POST: 'create', GET: 'list' } as const)[method as 'POST' | 'GET']
-      : action === 'wait' ? (method === 'GET' ? 'wait' : undefined)
-      : action === 'exec' ? (method === 'POST' ? 'exec' : undefined)
-      : ({ GET: 'get', DELETE: 'destroy' } as const)[method as 'GET' | 'DELETE'];
+      : action === 'wait'
+        ? method === 'GET'
+          ? 'wait'
+          : undefined
+        : action === 'exec'
+          ? method === 'POST'
+            ? 'exec'
+            : undefined
+          : ({ GET: 'get', DELETE: 'destroy' } as const)[method as 'GET' | 'DELETE'];
     return { api: 'machines', op, app, machineId };
   }
   return { api: 'machines' };

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../helpers/servers.js';
 
 export interface GitHttpServer {
   /** Base URL as seen from the host (127.0.0.1). */
@@ -31,7 +32,7 @@ export async function startGitHttpServer(projectRoot: string, token: string): Pr
     url: `http://127.0.0.1:${port}`,
     port,
     logins,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () => closeServer(server),
   };
 }
 

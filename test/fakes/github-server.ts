@@ -3,6 +3,7 @@
 // routes on demand. Point the action at it with GITHUB_API_URL (or Context.apiUrl).
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../helpers/servers.js';
 
 export interface RecordedCall {
   method: string;
@@ -83,8 +84,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     reactions: [],
     pulls: structuredClone(options.pulls ?? []),
     branches: new Set(options.branches ?? []),
-    fault: (f) => { faults.push(f); },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    fault: (f) => {
+      faults.push(f);
+    },
+    close: () => closeServer(server),
   };
   const addComment = (issue: number, body: string, user: StoredComment['user'], slug = 'owner/repo'): StoredComment => {
     const id = nextId++;
@@ -97,51 +100,102 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const repo = '/repos/([^/]+)/([^/]+)';
   const routes: [string, RegExp, Handler][] = [
     ['GET', new RegExp(`^${repo}$`), () => [200, { default_branch: options.defaultBranch ?? 'main' }]],
-    ['GET', new RegExp(`^${repo}/collaborators/([^/]+)/permission$`), (m) => {
-      const role = roles[decodeURIComponent(m[3])];
-      return role ? [200, { permission: PERMISSION[role], role_name: role, user: { login: m[3] } }] : [404, { message: 'Not Found' }];
-    }],
-    ['GET', new RegExp(`^${repo}/pulls/(\\d+)$`), (m) => {
-      const pull = fake.pulls.find((p) => p.number === Number(m[3]));
-      return pull ? [200, pull] : [404, { message: 'Not Found' }];
-    }],
-    ['GET', new RegExp(`^${repo}/pulls$`), (_m, _b, q) => {
-      const head = q.head?.split(':').pop();
-      return [200, fake.pulls.filter((p) => (!head || p.head.ref === head) && (!q.state || q.state === 'all' || (p.state ?? 'open') === q.state))];
-    }],
-    ['POST', new RegExp(`^${repo}/pulls$`), (m, b) => {
-      if (fake.pulls.some((p) => p.head.ref === b.head && (p.state ?? 'open') === 'open')) {
-        return [422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${m[1]}:${b.head}.` }] }];
-      }
-      const number = Math.max(100, ...fake.pulls.map((p) => p.number)) + 1;
-      const pull: StoredPull = { number, state: 'open', title: b.title, body: b.body, head: { ref: String(b.head) }, base: { ref: b.base }, html_url: `https://github.com/${m[1]}/${m[2]}/pull/${number}` };
-      fake.pulls.push(pull);
-      return [201, pull];
-    }],
-    ['GET', new RegExp(`^${repo}/branches/([^/]+)$`), (m) => {
-      const name = decodeURIComponent(m[3]);
-      return fake.branches.has(name) ? [200, { name }] : [404, { message: 'Branch not found' }];
-    }],
-    ['GET', new RegExp(`^${repo}/issues/(\\d+)/comments$`), (m, _b, q) => {
-      const all = fake.comments.filter((c) => c.issue_number === Number(m[3]));
-      const perPage = Number(q.per_page ?? 30);
-      const page = Number(q.page ?? 1);
-      const next = page * perPage < all.length
-        ? { link: `<${fake.url}/repos/${m[1]}/${m[2]}/issues/${m[3]}/comments?per_page=${perPage}&page=${page + 1}>; rel="next"` }
-        : undefined;
-      return [200, all.slice((page - 1) * perPage, page * perPage), next];
-    }],
-    ['POST', new RegExp(`^${repo}/issues/(\\d+)/comments$`), (m, b) => [201, addComment(Number(m[3]), String(b.body), { login: tokenUser, type: 'Bot' }, `${m[1]}/${m[2]}`)]],
-    ['PATCH', new RegExp(`^${repo}/issues/comments/(\\d+)$`), (m, b) => {
-      const comment = fake.comments.find((c) => c.id === Number(m[3]));
-      if (!comment) return [404, { message: 'Not Found' }];
-      comment.body = String(b.body);
-      return [200, comment];
-    }],
-    ['POST', new RegExp(`^${repo}/(issues|pulls)/comments/(\\d+)/reactions$`), (m, b) => {
-      fake.reactions.push({ commentId: Number(m[4]), kind: m[3] === 'pulls' ? 'review' : 'issue', content: String(b.content) });
-      return [201, { id: nextId++, content: b.content }];
-    }],
+    [
+      'GET',
+      new RegExp(`^${repo}/collaborators/([^/]+)/permission$`),
+      (m) => {
+        const role = roles[decodeURIComponent(m[3])];
+        return role ? [200, { permission: PERMISSION[role], role_name: role, user: { login: m[3] } }] : [404, { message: 'Not Found' }];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${repo}/pulls/(\\d+)$`),
+      (m) => {
+        const pull = fake.pulls.find((p) => p.number === Number(m[3]));
+        return pull ? [200, pull] : [404, { message: 'Not Found' }];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${repo}/pulls$`),
+      (_m, _b, q) => {
+        const head = q.head?.split(':').pop();
+        return [200, fake.pulls.filter((p) => (!head || p.head.ref === head) && (!q.state || q.state === 'all' || (p.state ?? 'open') === q.state))];
+      },
+    ],
+    [
+      'POST',
+      new RegExp(`^${repo}/pulls$`),
+      (m, b) => {
+        if (fake.pulls.some((p) => p.head.ref === b.head && (p.state ?? 'open') === 'open')) {
+          return [
+            422,
+            {
+              message: 'Validation Failed',
+              errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${m[1]}:${b.head}.` }],
+            },
+          ];
+        }
+        const number = Math.max(100, ...fake.pulls.map((p) => p.number)) + 1;
+        const pull: StoredPull = {
+          number,
+          state: 'open',
+          title: b.title,
+          body: b.body,
+          head: { ref: String(b.head) },
+          base: { ref: b.base },
+          html_url: `https://github.com/${m[1]}/${m[2]}/pull/${number}`,
+        };
+        fake.pulls.push(pull);
+        return [201, pull];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${repo}/branches/([^/]+)$`),
+      (m) => {
+        const name = decodeURIComponent(m[3]);
+        return fake.branches.has(name) ? [200, { name }] : [404, { message: 'Branch not found' }];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${repo}/issues/(\\d+)/comments$`),
+      (m, _b, q) => {
+        const all = fake.comments.filter((c) => c.issue_number === Number(m[3]));
+        const perPage = Number(q.per_page ?? 30);
+        const page = Number(q.page ?? 1);
+        const next =
+          page * perPage < all.length
+            ? { link: `<${fake.url}/repos/${m[1]}/${m[2]}/issues/${m[3]}/comments?per_page=${perPage}&page=${page + 1}>; rel="next"` }
+            : undefined;
+        return [200, all.slice((page - 1) * perPage, page * perPage), next];
+      },
+    ],
+    [
+      'POST',
+      new RegExp(`^${repo}/issues/(\\d+)/comments$`),
+      (m, b) => [201, addComment(Number(m[3]), String(b.body), { login: tokenUser, type: 'Bot' }, `${m[1]}/${m[2]}`)],
+    ],
+    [
+      'PATCH',
+      new RegExp(`^${repo}/issues/comments/(\\d+)$`),
+      (m, b) => {
+        const comment = fake.comments.find((c) => c.id === Number(m[3]));
+        if (!comment) return [404, { message: 'Not Found' }];
+        comment.body = String(b.body);
+        return [200, comment];
+      },
+    ],
+    [
+      'POST',
+      new RegExp(`^${repo}/(issues|pulls)/comments/(\\d+)/reactions$`),
+      (m, b) => {
+        fake.reactions.push({ commentId: Number(m[4]), kind: m[3] === 'pulls' ? 'review' : 'issue', content: String(b.content) });
+        return [201, { id: nextId++, content: b.content }];
+      },
+    ],
   ];
 
   const server = createServer((req, res) => {

@@ -6,6 +6,7 @@ import { AgentMachineError, CancelledError, FlyAPIError, MachineExitError, Machi
 import { CREATE_KEY } from '../../src/machine/fly/machines.js';
 import { startFakeFly, type FakeFly, type Scenario } from '../fakes/fly-server.js';
 import { TEST_LABEL, testSpec } from '../helpers/factories.js';
+import { failure } from '../helpers/failure.js';
 import { flyBackend, runOnFake, tokenForms, type FlyRun, type FlyRunOptions } from './harness.js';
 
 // Each test has its own fake and backend (so its own pacer): they run concurrently.
@@ -34,8 +35,13 @@ function expectClean(o: FlyRun): void {
   for (const form of tokenForms(o.fake.token)) expect(shown).not.toContain(form);
 }
 
-async function failure<E extends Error>(promise: Promise<unknown>): Promise<E> {
-  return promise.then(() => { throw new Error('expected a failure'); }, (err: unknown) => err as E);
+/** Faults ridden out: the run ended well on one machine, its whole log read when `logLines` says how long it was. */
+function expectRodeOut(o: FlyRun, logLines?: number): void {
+  expect(o.error).toBeUndefined();
+  expect(o.result).toMatchObject({ ...stopped(0), conclusion: 'success' });
+  if (logLines !== undefined) expect(o.log).toBe(text(lines(logLines)));
+  expect(o.fake.machines()).toHaveLength(1);
+  expectClean(o);
 }
 
 const lines = (n: number, code = 0) => [...Array.from({ length: n }, (_, i) => `line ${i + 1}`), `[flaude:exit:${code}]`];
@@ -45,7 +51,10 @@ const stopped = (exitCode: number | null) => ({ state: 'stopped', exitCode, oomK
 describe.concurrent('FlyBackend against the fake Fly', () => {
   it('runs a clean exit: exit event without exit_code is 0, state stopped, logs in order', async () => {
     const labels = { [TEST_LABEL]: 'true', amt_run: 'run-1' };
-    const o = await run({ script: { lines: lines(5), durationMs: 300, exit: { code: 0 } } }, { spec: { image: 'registry.fly.io/amt-test:agent-1', env: { FLAUDE_PROMPT: 'fix it' }, labels } });
+    const o = await run(
+      { script: { lines: lines(5), durationMs: 300, exit: { code: 0 } } },
+      { spec: { image: 'registry.fly.io/amt-test:agent-1', env: { FLAUDE_PROMPT: 'fix it' }, labels } },
+    );
     expect(o.error).toBeUndefined();
     expect(o.result).toEqual({ machineId: o.ref?.id, ...stopped(0), exitCodeSource: 'api', conclusion: 'success' });
     expect(o.log).toBe(text(lines(5)));
@@ -140,25 +149,21 @@ describe.concurrent('FlyBackend against the fake Fly', () => {
       script: { lines: lines(3), durationMs: 300 },
       faults: [{ op: ['create', 'wait', 'get', 'destroy'], times: 4, answer: { status: 429, retryAfter, body: { error: 'rate limit exceeded' } } }],
     });
-    expect(o.error).toBeUndefined();
-    expect(o.result).toMatchObject({ ...stopped(0), conclusion: 'success' });
     expect(o.fake.requests().filter((r) => r.outcome === 429)).toHaveLength(4);
     if (retryAfter) {
-      const times = o.fake.requests().filter((r) => r.api === 'machines').map((r) => r.at);
+      const times = o.fake
+        .requests()
+        .filter((r) => r.api === 'machines')
+        .map((r) => r.at);
       expect(times[1] - times[0]).toBeGreaterThanOrEqual(950);
     }
-    expect(o.fake.machines()).toHaveLength(1);
-    expectClean(o);
+    expectRodeOut(o);
   });
 
   it('rides out random 503s everywhere, never making a second machine', async () => {
     const o = await run({ script: { lines: lines(40), durationMs: 1500 }, random503: { probability: 0.3, seed: 7 }, waitCapMs: 400 });
-    expect(o.error).toBeUndefined();
-    expect(o.result).toMatchObject({ ...stopped(0), conclusion: 'success' });
-    expect(o.log).toBe(text(lines(40)));
     expect(o.fake.requests().some((r) => r.outcome === 503)).toBe(true);
-    expect(o.fake.machines()).toHaveLength(1);
-    expectClean(o);
+    expectRodeOut(o, 40);
   });
 
   it('rides out dropped connections on every kind of request', async () => {
@@ -172,31 +177,35 @@ describe.concurrent('FlyBackend against the fake Fly', () => {
         { op: 'destroy', answer: 'drop' },
       ],
     });
-    expect(o.error).toBeUndefined();
-    expect(o.result).toMatchObject({ ...stopped(0), conclusion: 'success' });
-    expect(o.log).toBe(text(lines(10)));
     expect(o.fake.requests().filter((r) => r.outcome === 'dropped')).toHaveLength(6);
-    expect(o.fake.machines()).toHaveLength(1);
-    expectClean(o);
+    expectRodeOut(o, 10);
   });
 
   it('reconciles a create whose answer was lost instead of making a second machine', async () => {
     const o = await run({ script: { lines: lines(2), durationMs: 300 }, faults: [{ op: 'create', answer: 'lose-answer' }] });
-    expect(o.error).toBeUndefined();
-    expect(o.fake.machines()).toHaveLength(1);
     expect(o.fake.requests().filter((r) => r.op === 'create')).toHaveLength(1);
     const lookup = o.fake.requests().find((r) => r.op === 'list')!;
     expect(lookup.path).toContain(`metadata.${CREATE_KEY}=`);
-    expect(o.ref?.id).toBe(o.fake.machines()[0].id);
-    expect(o.result).toMatchObject({ ...stopped(0), conclusion: 'success' });
-    expectClean(o);
+    expect(o.ref?.id).toBe(o.fake.machines()[0]?.id);
+    expectRodeOut(o);
   });
 
   it('adopts its own machine when the resent create meets the name the lost one took', async () => {
     // The lookup after the lost answer comes back empty (the list lags): the resend gets 422 name_taken.
-    const o = await run({ script: { lines: lines(2), durationMs: 300 }, faults: [{ op: 'create', answer: 'lose-answer' }, { op: 'list', answer: { status: 200, body: [] } }] });
+    const o = await run({
+      script: { lines: lines(2), durationMs: 300 },
+      faults: [
+        { op: 'create', answer: 'lose-answer' },
+        { op: 'list', answer: { status: 200, body: [] } },
+      ],
+    });
     expect(o.error).toBeUndefined();
-    expect(o.fake.requests().filter((r) => r.op === 'create').map((r) => r.outcome)).toEqual(['lost', 422]);
+    expect(
+      o.fake
+        .requests()
+        .filter((r) => r.op === 'create')
+        .map((r) => r.outcome),
+    ).toEqual(['lost', 422]);
     expect(o.fake.machines()).toHaveLength(1);
     expect(o.ref?.id).toBe(o.fake.machines()[0].id);
     expectClean(o);
@@ -211,7 +220,10 @@ describe.concurrent('FlyBackend against the fake Fly', () => {
   });
 
   it('fails a create with a bounded number of attempts and a FlyAPIError carrying the request id', async () => {
-    const o = await run({ faults: [{ op: 'create', times: 100, answer: { status: 500, body: { error: 'internal error', message: 'capacity' } } }] }, { backend: { retry: { baseDelayMs: 20 } } });
+    const o = await run(
+      { faults: [{ op: 'create', times: 100, answer: { status: 500, body: { error: 'internal error', message: 'capacity' } } }] },
+      { backend: { retry: { baseDelayMs: 20 } } },
+    );
     // Before any machine exists the run loop throws: there is nothing to destroy.
     expect(o.error).toBeInstanceOf(FlyAPIError);
     expect(o.result).toBeUndefined();
@@ -286,7 +298,10 @@ describe.concurrent('FlyBackend against the fake Fly', () => {
   });
 
   it('stops reading logs with a warning on 404', async () => {
-    const o = await run({ script: { lines: lines(3), durationMs: 300 }, faults: [{ op: 'logs', times: 100, answer: { status: 404, body: { error: 'app not found' } } }] });
+    const o = await run({
+      script: { lines: lines(3), durationMs: 300 },
+      faults: [{ op: 'logs', times: 100, answer: { status: 404, body: { error: 'app not found' } } }],
+    });
     expect(o.result).toMatchObject({ ...stopped(0), conclusion: 'success' });
     expect(o.warnings.join('\n')).toMatch(/Stopped reading logs of machine .*404/);
     expect(o.fake.requests().filter((r) => r.op === 'logs')).toHaveLength(1);

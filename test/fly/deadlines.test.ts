@@ -33,7 +33,10 @@ describe('a Fly API that never answers', { timeout: 30_000 }, () => {
     const target = await hungFly(isCreate);
     const backend = flyBackend({ ...target.fake, url: target.url }, { timeouts: TIMEOUTS });
     const { ms, error } = await timed(backend.create(testSpec()));
-    expect(error).toMatchObject({ code: 'FLY_API', message: expect.stringMatching(/^Fly Machines API timed out: no answer to POST \/v1\/apps\/amt-test\/machines within 2.5s \(\d attempt\(s\)\)$/) });
+    expect(error).toMatchObject({
+      code: 'FLY_API',
+      message: expect.stringMatching(/^Fly Machines API timed out: no answer to POST \/v1\/apps\/amt-test\/machines within 2.5s \(\d attempt\(s\)\)$/),
+    });
     expect(ms).toBeGreaterThanOrEqual(2400);
     expect(ms).toBeLessThan(4500);
     // Each attempt that got no answer was cut short and reconciled by a list, then retried.
@@ -75,19 +78,26 @@ describe('a Fly API that never answers', { timeout: 30_000 }, () => {
     const { ms, error } = await timed(reading);
     expect(error).toBeUndefined();
     expect(ms).toBeLessThan(10_000);
-    expect(warnings.join('\n')).toMatch(/Reading logs of machine \S+ failed, still trying: Fly logs API timed out: no answer to GET \/api\/v1\/apps\/amt-test\/logs\?instance=\S+ within 2.5s/);
+    expect(warnings.join('\n')).toMatch(
+      /Reading logs of machine \S+ failed, still trying: Fly logs API timed out: no answer to GET \/api\/v1\/apps\/amt-test\/logs\?instance=\S+ within 2.5s/,
+    );
   });
 
   it('ends a registry exists-check by its deadline, and at once on cancel', async () => {
     const target = await hungFly((method) => method === 'HEAD');
     const client = new FlyClient({ token: target.fake.token, env: fakeEnv({ url: target.url }), timeouts: TIMEOUTS });
     const { ms, error } = await timed(manifestExists(client, 'amt-test', 'agent-1'));
-    expect(error).toMatchObject({ code: 'FLY_API', message: expect.stringMatching(/^Fly registry timed out: no answer to HEAD \/v2\/amt-test\/manifests\/agent-1 within 2.5s/) });
+    expect(error).toMatchObject({
+      code: 'FLY_API',
+      message: expect.stringMatching(/^Fly registry timed out: no answer to HEAD \/v2\/amt-test\/manifests\/agent-1 within 2.5s/),
+    });
     expect(ms).toBeLessThan(4500);
     const cancel = new AbortController();
     const reason = new Error('SIGTERM');
     setTimeout(() => cancel.abort(reason), 200);
-    const cut = await timed(manifestExists(new FlyClient({ token: target.fake.token, env: fakeEnv({ url: target.url }) }), 'amt-test', 'agent-1', cancel.signal));
+    const cut = await timed(
+      manifestExists(new FlyClient({ token: target.fake.token, env: fakeEnv({ url: target.url }) }), 'amt-test', 'agent-1', cancel.signal),
+    );
     expect(cut.error).toBe(reason);
     expect(cut.ms).toBeLessThan(1000);
   });

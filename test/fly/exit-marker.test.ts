@@ -22,7 +22,11 @@ describe.concurrent('exit code: Fly exit event against the last marker', () => {
     const o = await run({ script: { lines: ['work done', '[flaude:exit:0]'], durationMs: 200, exit: { code: 143 } } });
     expect(o.result).toMatchObject({ exitCode: 143, exitCodeSource: 'api', conclusion: 'failure' });
     const warning = o.warnings.find((w) => w.includes('[flaude:exit:0]'));
-    expect(warning).toMatch(new RegExp(`^Machine ${o.ref!.id}: the platform reported exit code 143, but the image's last line says \\[flaude:exit:0\\]\\. The outputs use 143 \\(exit_code_source: api\\)`));
+    expect(warning).toMatch(
+      new RegExp(
+        `^Machine ${o.ref!.id}: the platform reported exit code 143, but the image's last line says \\[flaude:exit:0\\]\\. The outputs use 143 \\(exit_code_source: api\\)`,
+      ),
+    );
     expect(warning).toContain("the VM's own shutdown");
   });
 

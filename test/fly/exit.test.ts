@@ -6,12 +6,16 @@ import type { FlyMachineObject } from '../../src/machine/fly/machines.js';
 describe('exit-code chain', () => {
   const machine = (m: Partial<FlyMachineObject>): FlyMachineObject => ({ id: 'm1', state: 'stopped', ...m });
   const exitEvent = (exit: object, where: 'exit_event' | 'MonitorEvent' = 'exit_event') => ({
-    type: 'exit', status: 'stopped', request: where === 'exit_event' ? { exit_event: exit } : { MonitorEvent: { exit_event: exit } },
+    type: 'exit',
+    status: 'stopped',
+    request: where === 'exit_event' ? { exit_event: exit } : { MonitorEvent: { exit_event: exit } },
   });
 
   it('takes the newest exit event, MonitorEvent before exit_event', () => {
     expect(readExit(machine({ events: [exitEvent({ exit_code: 2 }), exitEvent({ exit_code: 1 })] })).exitCode).toBe(2);
-    expect(readExit(machine({ events: [{ type: 'exit', request: { MonitorEvent: { exit_event: { exit_code: 5 } }, exit_event: { exit_code: 6 } } }] })).exitCode).toBe(5);
+    expect(
+      readExit(machine({ events: [{ type: 'exit', request: { MonitorEvent: { exit_event: { exit_code: 5 } }, exit_event: { exit_code: 6 } } }] })).exitCode,
+    ).toBe(5);
   });
 
   it('reads an exit event without exit_code as 0, unless a signal or the OOM killer ended it', () => {
@@ -29,7 +33,11 @@ describe('exit-code chain', () => {
   it('maps to a MachineStatus: failed on OOM or state failed, stopped after a recorded exit', () => {
     expect(exitStatus(machine({ state: 'failed' }), 'failed')).toEqual({ state: 'failed', exitCode: null, oomKilled: false });
     expect(exitStatus(machine({ events: [exitEvent({ oom_killed: true, exit_code: 137 })] }), 'stopped').state).toBe('failed');
-    expect(exitStatus(machine({ state: 'destroyed', events: [exitEvent({ exit_code: 1 })] }), 'destroyed')).toEqual({ state: 'stopped', exitCode: 1, oomKilled: false });
+    expect(exitStatus(machine({ state: 'destroyed', events: [exitEvent({ exit_code: 1 })] }), 'destroyed')).toEqual({
+      state: 'stopped',
+      exitCode: 1,
+      oomKilled: false,
+    });
     expect(exitStatus(machine({ state: 'destroyed' }), 'destroyed').state).toBe('destroyed');
   });
 });

@@ -11,6 +11,7 @@ import { FlyClient } from '../../src/machine/fly/client.js';
 import { manifestExists } from '../../src/machine/fly/registry.js';
 import { startLocalRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { startFakeFly, type FakeFly } from '../fakes/fly-server.js';
+import { failure } from '../helpers/failure.js';
 import { BUSYBOX_IMAGE } from '../helpers/images.js';
 import { fakeEnv, flyBackend, tokenForms } from './harness.js';
 
@@ -27,7 +28,8 @@ beforeAll(() => {
 afterAll(() => {
   // Images these tests built are tagged for the fake or the local registry: drop them.
   const built = execFileSync('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' })
-    .split('\n').filter((ref) => /^127\.0\.0\.1:\d+\/amt-test:agent-/.test(ref));
+    .split('\n')
+    .filter((ref) => /^127\.0\.0\.1:\d+\/amt-test:agent-/.test(ref));
   if (built.length) execFileSync('docker', ['image', 'rm', '--force', ...built], { stdio: 'ignore' });
   if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;
   else process.env.DOCKER_CONFIG = savedDockerConfig;
@@ -69,11 +71,11 @@ describe('registry exists-check against the fake', () => {
     const f = await fake();
     const token = 'fm2_not-the-right-token-at-all';
     const client = new FlyClient({ token, env: fakeEnv(f) });
-    const error = await manifestExists(client, 'amt-test', 'x').then(() => undefined, (e: unknown) => e as FlyAPIError);
+    const error = await failure<FlyAPIError>(manifestExists(client, 'amt-test', 'x'));
     expect(error).toBeInstanceOf(FlyAPIError);
     expect(error).toMatchObject({ statusCode: 401, code: 'FLY_API' });
-    expect(error!.message).toContain('Fly registry answered 401');
-    for (const form of tokenForms(token)) expect(error!.message).not.toContain(form);
+    expect(error.message).toContain('Fly registry answered 401');
+    for (const form of tokenForms(token)) expect(error.message).not.toContain(form);
   });
 
   it('uses an existing image as given, and the bundled image under its content tag', async () => {
@@ -94,22 +96,22 @@ describe('registry exists-check against the fake', () => {
   it('turns a real docker build failure into ImageBuildError with its stderr', async () => {
     const f = await fake();
     const backend = flyBackend(f, context(`FROM ${BUSYBOX_IMAGE}\nRUN echo about-to-fail >&2 && exit 3\n`));
-    const error = await backend.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
+    const error = await failure<ImageBuildError>(backend.prepareImage(() => {}));
     expect(error).toBeInstanceOf(ImageBuildError);
     expect(error).toMatchObject({ code: 'IMAGE_BUILD' });
-    expect(error!.exitCode).not.toBe(0);
-    expect(error!.message).toMatch(/docker build failed/);
-    expect(error!.stderr).toMatch(/returned a non-zero code: 3|exit code: 3/);
+    expect(error.exitCode).not.toBe(0);
+    expect(error.message).toMatch(/docker build failed/);
+    expect(error.stderr).toMatch(/returned a non-zero code: 3|exit code: 3/);
   });
 
   it('turns a failed login/push into ImageBuildError without the token', async () => {
     // The fake answers the exists-check but is no registry a docker client can log in to.
     const f = await fake();
     const backend = flyBackend(f, context(`FROM ${BUSYBOX_IMAGE}\nCOPY nonce.txt /nonce.txt\n`));
-    const error = await backend.prepareImage(() => {}).then(() => undefined, (e: unknown) => e as ImageBuildError);
+    const error = await failure<ImageBuildError>(backend.prepareImage(() => {}));
     expect(error).toBeInstanceOf(ImageBuildError);
-    expect(error!.message).toMatch(/docker (login|push) failed/);
-    for (const form of tokenForms(f.token)) expect(error!.message).not.toContain(form);
+    expect(error.message).toMatch(/docker (login|push) failed/);
+    for (const form of tokenForms(f.token)) expect(error.message).not.toContain(form);
   });
 });
 

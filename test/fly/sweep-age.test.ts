@@ -24,7 +24,12 @@ it('destroys the labelled machines older than the age asked, and spares the youn
 
   expect(await backend.sweep(labels, { olderThanSeconds: 3600 })).toEqual([]);
   expect(await backend.sweep(labels, { olderThanSeconds: age })).toEqual([old.ref.id]);
-  expect(fake.liveMachines().map((m) => m.id).sort()).toEqual([young.ref.id, other.ref.id].sort());
+  expect(
+    fake
+      .liveMachines()
+      .map((m) => m.id)
+      .sort(),
+  ).toEqual([young.ref.id, other.ref.id].sort());
   // Without an age, every one carrying the labels goes, as the post step's sweep needs.
   expect(await backend.sweep(labels)).toEqual([young.ref.id]);
   expect(fake.liveMachines().map((m) => m.id)).toEqual([other.ref.id]);

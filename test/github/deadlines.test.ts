@@ -19,18 +19,30 @@ let proxy: Proxy;
 async function hungGitHub(hang: (method: string, path: string) => boolean, timeouts: ClientTimeouts = TIMEOUTS) {
   fake = closeLater(await startFakeGitHub({ roles: { Codertocat: 'write' } }));
   proxy = closeLater(await startProxy({ upstream: { url: fake.url }, hang }));
-  const ctx: Context = { eventName: 'workflow_dispatch', payload: {}, actor: 'Codertocat', runId: 1, serverUrl: 'https://github.com', apiUrl: proxy.url, repo: { owner: 'o', repo: 'r' } };
+  const ctx: Context = {
+    eventName: 'workflow_dispatch',
+    payload: {},
+    actor: 'Codertocat',
+    runId: 1,
+    serverUrl: 'https://github.com',
+    apiUrl: proxy.url,
+    repo: { owner: 'o', repo: 'r' },
+  };
   return createClient(TOKEN, ctx, timeouts);
 }
 
 describe('a GitHub API that never answers', { timeout: 30_000 }, () => {
   it('ends a repeatable call by its deadline, each silent attempt cut and retried', async () => {
     const octokit = await hungGitHub((method, path) => method === 'GET' && path.endsWith('/permission'));
-    const call = required('permission of @Codertocat', () => octokit.rest.repos.getCollaboratorPermissionLevel({ owner: 'o', repo: 'r', username: 'Codertocat' }));
+    const call = required('permission of @Codertocat', () =>
+      octokit.rest.repos.getCollaboratorPermissionLevel({ owner: 'o', repo: 'r', username: 'Codertocat' }),
+    );
     const { ms, error } = await timed(call);
     expect(error).toMatchObject({
       code: 'GITHUB_API',
-      message: expect.stringMatching(/^GitHub API \(permission of @Codertocat\) failed: timed out: no answer to GET \/repos\/\{owner\}\/\{repo\}\/collaborators\/\{username\}\/permission within (0.3|1.5)s/),
+      message: expect.stringMatching(
+        /^GitHub API \(permission of @Codertocat\) failed: timed out: no answer to GET \/repos\/\{owner\}\/\{repo\}\/collaborators\/\{username\}\/permission within (0.3|1.5)s/,
+      ),
     });
     expect(proxy.held.length).toBeGreaterThanOrEqual(2);
     expect(ms).toBeLessThan(4000);
@@ -41,7 +53,10 @@ describe('a GitHub API that never answers', { timeout: 30_000 }, () => {
   it('does not resend a call that may have done its work (a new comment): one attempt, then the error', async () => {
     const octokit = await hungGitHub((method) => method === 'POST');
     const { ms, error } = await timed(required('comment', () => octokit.rest.issues.createComment({ owner: 'o', repo: 'r', issue_number: 1, body: 'hi' })));
-    expect(error).toMatchObject({ code: 'GITHUB_API', message: expect.stringContaining('timed out: no answer to POST /repos/{owner}/{repo}/issues/{issue_number}/comments within 0.3s (1 attempt(s))') });
+    expect(error).toMatchObject({
+      code: 'GITHUB_API',
+      message: expect.stringContaining('timed out: no answer to POST /repos/{owner}/{repo}/issues/{issue_number}/comments within 0.3s (1 attempt(s))'),
+    });
     expect(proxy.held).toHaveLength(1);
     expect(ms).toBeLessThan(2500);
     expect(fake.comments).toEqual([]);

@@ -19,7 +19,10 @@ function read(eventName: string, payload: Payload) {
   return readTrigger(ctx, testConfig({ prompt: 'go' }));
 }
 
-const labelled = (event: 'issues' | 'pull_request', name: string) => example(event, 'labeled', (p) => { p.label.name = name; });
+const labelled = (event: 'issues' | 'pull_request', name: string) =>
+  example(event, 'labeled', (p) => {
+    p.label.name = name;
+  });
 
 describe.each(['issues', 'pull_request'] as const)('%s labeled', (event) => {
   it('with another label starts nothing, and says which label does', () => {

@@ -11,6 +11,7 @@ import { STICKY_MARKER } from '../../src/github/replies.js';
 import { readContext } from '../../src/github/api.js';
 import { planRun, type Context } from '../../src/github/plan.js';
 import type { RunOutcome } from '../../src/run/outcome.js';
+import { testOutcome } from '../helpers/factories.js';
 import { Secrets } from '../../src/secrets.js';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from '../fakes/github-server.js';
 import { example, prComment, REPO_URL, type Payload } from '../helpers/webhooks.js';
@@ -23,16 +24,17 @@ const RUN_URL = `${REPO_URL}/actions/runs/4242`;
 const thePullRequest = () => example('pull_request', 'opened').pull_request;
 
 function asFork(pr: Payload): void {
-  pr.head.repo = { ...pr.head.repo, full_name: 'outsider/Hello-World', clone_url: 'https://github.com/outsider/Hello-World.git', fork: true, owner: { ...pr.head.repo.owner, login: 'outsider' } };
+  pr.head.repo = {
+    ...pr.head.repo,
+    full_name: 'outsider/Hello-World',
+    clone_url: 'https://github.com/outsider/Hello-World.git',
+    fork: true,
+    owner: { ...pr.head.repo.owner, login: 'outsider' },
+  };
   pr.head.label = 'outsider:changes';
 }
 
-function outcome(change: Partial<RunOutcome> = {}): RunOutcome {
-  return {
-    backend: 'local', image: 'agent:test', machineId: 'c0ffee42', state: 'stopped', exitCode: 0, exitCodeSource: 'api',
-    conclusion: 'success', durationSeconds: 65, oomKilled: false, logTail: [], ...change,
-  };
-}
+const outcome = testOutcome;
 
 let fake: FakeGitHub;
 let eventDir: string;
@@ -60,7 +62,15 @@ function contextFor(eventName: string, payload: Payload): Context {
 describe('readContext', () => {
   /** @actions/github's own Context, built fresh from the stubbed environment. */
   const actionsContext = () => new (github.context.constructor as new () => Context)();
-  const fields = (ctx: Context) => ({ eventName: ctx.eventName, payload: ctx.payload, actor: ctx.actor, runId: ctx.runId, serverUrl: ctx.serverUrl, apiUrl: ctx.apiUrl, repo: ctx.repo });
+  const fields = (ctx: Context) => ({
+    eventName: ctx.eventName,
+    payload: ctx.payload,
+    actor: ctx.actor,
+    runId: ctx.runId,
+    serverUrl: ctx.serverUrl,
+    apiUrl: ctx.apiUrl,
+    repo: ctx.repo,
+  });
 
   beforeEach(() => startFake());
 
@@ -82,14 +92,17 @@ describe('readContext', () => {
 });
 
 function plan(eventName: string, payload: Payload, inputs: Record<string, string> = {}) {
-  const config = readConfig((name) => ({
-    image: 'agent:test',
-    dockerfile: fileURLToPath(import.meta.url),
-    build_context: '.',
-    github_token: TOKEN,
-    claude_code_oauth_token: CLAUDE,
-    ...inputs,
-  })[name] ?? '');
+  const config = readConfig(
+    (name) =>
+      ({
+        image: 'agent:test',
+        dockerfile: fileURLToPath(import.meta.url),
+        build_context: '.',
+        github_token: TOKEN,
+        claude_code_oauth_token: CLAUDE,
+        ...inputs,
+      })[name] ?? '',
+  );
   return planRun(config, new Secrets(config.secrets), contextFor(eventName, payload));
 }
 
@@ -123,8 +136,14 @@ describe('a /fix comment on a pull request', () => {
     expect(p.pushBranch).toBe('changes');
     expect(p.pullRequest.pullRequestNumber).toBe(2);
     expect(p.prompt).toMatch(/^make the tests pass\n/);
-    for (const part of ['Repository: Codertocat/Hello-World', 'Pull request: #2 "Update the README with new information."', `${REPO_URL}/pull/2`,
-      'Base branch: master; head branch: changes', `Requested by: @Codertocat (${REPO_URL}/issues/1#issuecomment-492700400)`, 'pushed to the branch changes']) {
+    for (const part of [
+      'Repository: Codertocat/Hello-World',
+      'Pull request: #2 "Update the README with new information."',
+      `${REPO_URL}/pull/2`,
+      'Base branch: master; head branch: changes',
+      `Requested by: @Codertocat (${REPO_URL}/issues/1#issuecomment-492700400)`,
+      'pushed to the branch changes',
+    ]) {
       expect(p.prompt).toContain(part);
     }
     expect(fake.reactions).toEqual([{ commentId: 492700400, kind: 'issue', content: 'eyes' }]);
@@ -180,9 +199,27 @@ describe('a /fix comment on a pull request', () => {
   });
 
   it.each([
-    ['a bot', (p: Payload) => { p.comment.user = { ...p.comment.user, login: 'renovate[bot]', type: 'Bot' }; }, /@renovate\[bot\] is a bot/],
-    ['a user on behalf of an app', (p: Payload) => { p.comment.user.login = 'my-app[bot]'; }, /is a bot/],
-    ['the action itself (a PAT: a user)', (p: Payload) => { p.comment.body = `${STICKY_MARKER}\n### Agent running\n> /fix it`; }, /this action's own/],
+    [
+      'a bot',
+      (p: Payload) => {
+        p.comment.user = { ...p.comment.user, login: 'renovate[bot]', type: 'Bot' };
+      },
+      /@renovate\[bot\] is a bot/,
+    ],
+    [
+      'a user on behalf of an app',
+      (p: Payload) => {
+        p.comment.user.login = 'my-app[bot]';
+      },
+      /is a bot/,
+    ],
+    [
+      'the action itself (a PAT: a user)',
+      (p: Payload) => {
+        p.comment.body = `${STICKY_MARKER}\n### Agent running\n> /fix it`;
+      },
+      /this action's own/,
+    ],
   ])('by %s: ignored without a single API call', async (_who, change, reason) => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix it', change));
@@ -191,7 +228,7 @@ describe('a /fix comment on a pull request', () => {
   });
 
   it.each([
-    ['no phrase', 'You are totally right! I\'ll get this fixed right away.'],
+    ['no phrase', "You are totally right! I'll get this fixed right away."],
     ['the phrase inside a longer word', 'see /fixtures/data.json'],
     ['the phrase only in a quoted reply', '> /fix make the tests pass\n\nthat did not work'],
   ])('with %s: ignored, no comment', async (_case, body) => {
@@ -219,7 +256,12 @@ describe('a /fix comment on a pull request', () => {
     await first.pullRequest.finished(outcome({ conclusion: 'failure', exitCode: 1, logTail: ['boom'] }));
     const id = first.pullRequest.commentId;
 
-    const second = await plan('issue_comment', prComment('/fix second try', (p) => { p.comment.id = 492700999; }));
+    const second = await plan(
+      'issue_comment',
+      prComment('/fix second try', (p) => {
+        p.comment.id = 492700999;
+      }),
+    );
     expect(second.pullRequest.commentId).toBeUndefined();
     await second.pullRequest.started({ backend: 'fly', id: 'm2' });
     expect(second.pullRequest.commentId).toBe(id);
@@ -251,7 +293,9 @@ describe('a /fix comment on a pull request', () => {
     const p = await plan('issue_comment', prComment('/fix make the tests pass'));
     await p.pullRequest.started({ backend: 'local', id: 'c0ffee42' });
     const tail = ['> vitest run', 'FAIL test/a.test.ts', 'expected ```3``` to be 4', 'Tests: 1 failed'];
-    await p.pullRequest.finished(outcome({ conclusion: 'failure', exitCode: 3, state: 'stopped', logTail: tail, error: 'Machine c0ffee42 exited with code 3' }));
+    await p.pullRequest.finished(
+      outcome({ conclusion: 'failure', exitCode: 3, state: 'stopped', logTail: tail, error: 'Machine c0ffee42 exited with code 3' }),
+    );
     const body = stickies(2)[0].body;
     expect(body).toContain('Agent failed after 1m 5s');
     expect(body).toContain('Exit code 3, state `stopped`.');
@@ -262,9 +306,17 @@ describe('a /fix comment on a pull request', () => {
   });
 
   it.each([
-    ['timeout', { conclusion: 'timeout', exitCode: null, state: 'started', durationSeconds: 3601 }, ['Agent timed out after 1h 0m', 'Exit code unknown, state `started`.']],
+    [
+      'timeout',
+      { conclusion: 'timeout', exitCode: null, state: 'started', durationSeconds: 3601 },
+      ['Agent timed out after 1h 0m', 'Exit code unknown, state `started`.'],
+    ],
     ['cancelled', { conclusion: 'cancelled', exitCode: null, state: 'destroyed' }, ['Agent run cancelled after 1m 5s', 'state `destroyed`']],
-    ['an image build failure', { conclusion: 'failure', machineId: undefined, exitCode: null, state: '', error: 'docker build failed with exit code 1:\nstep 3' }, ['Agent failed', 'docker build failed with exit code 1:']],
+    [
+      'an image build failure',
+      { conclusion: 'failure', machineId: undefined, exitCode: null, state: '', error: 'docker build failed with exit code 1:\nstep 3' },
+      ['Agent failed', 'docker build failed with exit code 1:'],
+    ],
   ] as [string, Partial<RunOutcome>, string[]][])('%s is reported in the same comment', async (_case, change, parts) => {
     await startFake();
     const p = await plan('issue_comment', prComment('/fix x'));
@@ -276,11 +328,20 @@ describe('a /fix comment on a pull request', () => {
 
 describe('a GitHub API error while commenting', () => {
   it('becomes a warning; planRun and the comment methods still resolve', async () => {
-    await startFake({ faults: [{ method: 'POST', path: /\/reactions$/, status: 500 }, { method: 'POST', path: /\/comments$/, status: 403 }] });
+    await startFake({
+      faults: [
+        { method: 'POST', path: /\/reactions$/, status: 500 },
+        { method: 'POST', path: /\/comments$/, status: 403 },
+      ],
+    });
     const p = await plan('issue_comment', prComment('/fix make the tests pass'));
     expect(p.pushBranch).toBe('changes');
     await expect(p.pullRequest.started({ backend: 'local', id: 'm1' })).resolves.toBeUndefined();
-    await expect(p.pullRequest.finished(outcome({ conclusion: 'failure', exitCode: 2 }))).resolves.toEqual({ commentId: undefined, commentUrl: undefined, pullRequestNumber: 2 });
+    await expect(p.pullRequest.finished(outcome({ conclusion: 'failure', exitCode: 2 }))).resolves.toEqual({
+      commentId: undefined,
+      commentUrl: undefined,
+      pullRequestNumber: 2,
+    });
     expect(p.pullRequest.commentId).toBeUndefined();
     expect(warnings()).toEqual([
       expect.stringMatching(/^::warning::Could not react to the triggering comment: 500 Injected fault/),
@@ -302,7 +363,12 @@ describe('a GitHub API error while commenting', () => {
   });
 
   it('retries a passing 5xx on a repeatable call and a 429 on any, but never resends a create after a 5xx', async () => {
-    await startFake({ faults: [{ path: /\/permission$/, status: 502, times: 1 }, { method: 'POST', path: /\/reactions$/, status: 429, times: 1 }] });
+    await startFake({
+      faults: [
+        { path: /\/permission$/, status: 502, times: 1 },
+        { method: 'POST', path: /\/reactions$/, status: 429, times: 1 },
+      ],
+    });
     const p = await plan('issue_comment', prComment('/fix x'));
     expect(p.skip).toBeUndefined();
     expect(callsTo('GET', /\/permission$/).map((c) => c.status)).toEqual([502, 200]);
@@ -322,7 +388,11 @@ describe('a GitHub API error while commenting', () => {
 describe('pull request from a fork', () => {
   it('is skipped with an explanation', async () => {
     await startFake();
-    const p = await plan('pull_request', example('pull_request', 'opened', (e) => asFork(e.pull_request)), { prompt: 'fix the build' });
+    const p = await plan(
+      'pull_request',
+      example('pull_request', 'opened', (e) => asFork(e.pull_request)),
+      { prompt: 'fix the build' },
+    );
     expect(p.skip?.reason).toBe('pull request #2 comes from the fork outsider/Hello-World; set allow_forks: true to run it read-only');
     expect(fake.comments).toHaveLength(1);
     expect(fake.comments[0].body).toContain('comes from the fork `outsider/Hello-World`');
@@ -341,7 +411,9 @@ describe('pull request from a fork', () => {
     expect(p.prompt).toContain('head branch: changes in the fork outsider/Hello-World');
     expect(p.prompt).toContain('This run is read-only: nothing you change will be pushed.');
     await p.pullRequest.started({ backend: 'local', id: 'm1' });
-    expect(stickies(2)[0].body).toContain(`Read-only: pull request from the fork outsider/Hello-World, at commit ${fork.head.sha.slice(0, 12)}; nothing will be pushed.`);
+    expect(stickies(2)[0].body).toContain(
+      `Read-only: pull request from the fork outsider/Hello-World, at commit ${fork.head.sha.slice(0, 12)}; nothing will be pushed.`,
+    );
     await p.pullRequest.finished(outcome());
     expect(stickies(2)[0].body).toContain('nothing was pushed.');
   });
@@ -361,7 +433,13 @@ describe('pull_request and review comment events', () => {
   it.each(['labeled', 'synchronize', 'reopened'])('pull_request %s runs too', async (action) => {
     await startFake();
     // Labelled `agent`, the one label that starts a run (the example's own is `bug`).
-    const p = await plan('pull_request', example('pull_request', action, (e) => { if (e.label) e.label.name = 'agent'; }), { prompt: 'go' });
+    const p = await plan(
+      'pull_request',
+      example('pull_request', action, (e) => {
+        if (e.label) e.label.name = 'agent';
+      }),
+      { prompt: 'go' },
+    );
     expect(p.skip).toBeUndefined();
     expect(p.pushBranch).toBe('changes');
   });
@@ -374,7 +452,9 @@ describe('pull_request and review comment events', () => {
 
   it('a review comment with the phrase reacts on the review comment endpoint', async () => {
     await startFake();
-    const payload = example('pull_request_review_comment', 'created', (e) => { e.comment.body = 'nit: /fix use more emoji here'; });
+    const payload = example('pull_request_review_comment', 'created', (e) => {
+      e.comment.body = 'nit: /fix use more emoji here';
+    });
     const p = await plan('pull_request_review_comment', payload);
     expect(p.prompt).toMatch(/^use more emoji here\n/);
     expect(fake.reactions).toEqual([{ commentId: payload.comment.id, kind: 'review', content: 'eyes' }]);
@@ -383,7 +463,10 @@ describe('pull_request and review comment events', () => {
 });
 
 describe('a /fix comment on an issue', () => {
-  const issueComment = (body: string) => example('issue_comment', 'created', (p) => { p.comment.body = body; });
+  const issueComment = (body: string) =>
+    example('issue_comment', 'created', (p) => {
+      p.comment.body = body;
+    });
 
   it('works on agent/issue-N from the default branch and opens a pull request when something was pushed', async () => {
     await startFake();
@@ -398,7 +481,14 @@ describe('a /fix comment on an issue', () => {
     await p.pullRequest.started({ backend: 'local', id: 'm1' });
     const done = outcome({ pushed: { branch: 'agent/issue-1', sha: SHA } });
     expect((await p.pullRequest.finished(done)).pullRequestNumber).toBe(101);
-    expect(callsTo('POST', /\/pulls$/).map((c) => c.body)).toEqual([expect.objectContaining({ head: 'agent/issue-1', base: 'master', title: 'Agent: Spelling error in the README file', body: expect.stringContaining('Closes #1.') })]);
+    expect(callsTo('POST', /\/pulls$/).map((c) => c.body)).toEqual([
+      expect.objectContaining({
+        head: 'agent/issue-1',
+        base: 'master',
+        title: 'Agent: Spelling error in the README file',
+        body: expect.stringContaining('Closes #1.'),
+      }),
+    ]);
     expect(stickies(1)[0].body).toContain(`to \`agent/issue-1\`. Opened #101.`);
   });
 
@@ -426,7 +516,10 @@ describe('a /fix comment on an issue', () => {
 
 describe('comment modes and workflow_dispatch', () => {
   /** Dispatched in the repository the example pull request lives in. */
-  const dispatch = () => example('workflow_dispatch', undefined, (p) => { p.repository = example('pull_request', 'opened').repository; });
+  const dispatch = () =>
+    example('workflow_dispatch', undefined, (p) => {
+      p.repository = example('pull_request', 'opened').repository;
+    });
 
   it('never runs on an event anyone can cause without write access (pull_request_target)', async () => {
     await startFake();
@@ -478,15 +571,29 @@ describe('comment modes and workflow_dispatch', () => {
 it('no secret reaches any request GitHub receives, whatever path the text took', async () => {
   await startFake({ roles: { Codertocat: 'write', lurker: 'read' } });
   const leaky = `/fix use ${TOKEN} and ${CLAUDE}`;
-  const denied = await plan('issue_comment', prComment(leaky, (p) => { p.comment.user.login = 'lurker'; }));
+  const denied = await plan(
+    'issue_comment',
+    prComment(leaky, (p) => {
+      p.comment.user.login = 'lurker';
+    }),
+  );
   expect(denied.skip).toBeDefined();
 
-  const p = await plan('issue_comment', example('issue_comment', 'created', (e) => {
-    e.comment.body = leaky;
-    e.issue.title = `Leaks ${CLAUDE}`;
-  }));
+  const p = await plan(
+    'issue_comment',
+    example('issue_comment', 'created', (e) => {
+      e.comment.body = leaky;
+      e.issue.title = `Leaks ${CLAUDE}`;
+    }),
+  );
   await p.pullRequest.started({ backend: 'local', id: 'm1' });
-  const failed = outcome({ conclusion: 'failure', exitCode: 1, logTail: [`token=${TOKEN}`, `key ${CLAUDE}`], error: `bad ${TOKEN}`, pushed: { branch: 'agent/issue-1', sha: SHA } });
+  const failed = outcome({
+    conclusion: 'failure',
+    exitCode: 1,
+    logTail: [`token=${TOKEN}`, `key ${CLAUDE}`],
+    error: `bad ${TOKEN}`,
+    pushed: { branch: 'agent/issue-1', sha: SHA },
+  });
   await p.pullRequest.finished(failed);
 
   const bodies = fake.calls.map((c) => c.rawBody).filter(Boolean);

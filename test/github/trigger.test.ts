@@ -31,6 +31,12 @@ it('isBot knows bots by type and by the [bot] suffix', () => {
   expect(isBot({ login: 'Codertocat', type: 'User' })).toBe(false);
 });
 
-it.each([[0, '0s'], [59.4, '59s'], [65, '1m 5s'], [3600, '1h 0m'], [7322, '2h 2m']])('formatDuration(%d) = %s', (s, text) => {
+it.each([
+  [0, '0s'],
+  [59.4, '59s'],
+  [65, '1m 5s'],
+  [3600, '1h 0m'],
+  [7322, '2h 2m'],
+])('formatDuration(%d) = %s', (s, text) => {
   expect(formatDuration(s)).toBe(text);
 });

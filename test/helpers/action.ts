@@ -147,7 +147,16 @@ export function runAction(options: ActionOptions = {}): Promise<ActionRun> {
     child.on('close', (code, signal) => {
       for (const timer of timers) clearTimeout(timer);
       const text = Buffer.concat(stdout).toString();
-      resolvePromise({ code, signal, stdout: text, stderr: Buffer.concat(stderr).toString(), workDir, files, ...readStepFiles(files), commands: parseCommands(text) });
+      resolvePromise({
+        code,
+        signal,
+        stdout: text,
+        stderr: Buffer.concat(stderr).toString(),
+        workDir,
+        files,
+        ...readStepFiles(files),
+        commands: parseCommands(text),
+      });
     });
   });
 }

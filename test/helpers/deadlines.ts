@@ -25,7 +25,10 @@ export function closeAfterEach(): <T extends Closable>(thing: T) => T {
 /** How long `promise` takes to settle, and how it settled (error undefined when it resolved). */
 export async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
   const started = Date.now();
-  const error = await promise.then(() => undefined, (err: unknown) => err);
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   return { ms: Date.now() - started, error };
 }
 

@@ -1,9 +1,10 @@
 // The one front door for what tests build: a Config read through the action's own readConfig
 // (so every default is the action's, and a new input needs no test to learn it), and a
-// MachineSpec small enough for any backend.
+// MachineSpec small enough for any backend, and the outcome of a local run that succeeded.
 import { randomUUID } from 'node:crypto';
 import { readConfig, type Config } from '../../src/config/config.js';
 import type { MachineSpec } from '../../src/machine/machine.js';
+import type { RunOutcome } from '../../src/run/outcome.js';
 import { BUSYBOX_IMAGE } from './images.js';
 
 /** Marks what a test made, so its cleanup finds it (and nothing of another test's). */
@@ -26,6 +27,23 @@ export function testSpec(overrides: Partial<MachineSpec> = {}): MachineSpec {
     labels: { [TEST_LABEL]: 'true' },
     cpus: 1,
     memoryMb: 256,
+    ...overrides,
+  };
+}
+
+/** A local run that ended well in 65 s; any field can be replaced. */
+export function testOutcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
+  return {
+    backend: 'local',
+    image: 'agent:test',
+    machineId: 'c0ffee42',
+    state: 'stopped',
+    exitCode: 0,
+    exitCodeSource: 'api',
+    conclusion: 'success',
+    oomKilled: false,
+    durationSeconds: 65,
+    logTail: [],
     ...overrides,
   };
 }

@@ -6,7 +6,32 @@ import { join } from 'node:path';
 
 export const BUSYBOX_IMAGE = 'amt-test-busybox:1';
 
-const APPLETS = ['sh', 'echo', 'cat', 'sleep', 'seq', 'head', 'yes', 'dd', 'true', 'false', 'env', 'printf', 'tr', 'ls', 'kill', 'wc', 'grep', 'sed', 'mkdir', 'rm', 'tail', 'tee', 'date', 'awk'];
+const APPLETS = [
+  'sh',
+  'echo',
+  'cat',
+  'sleep',
+  'seq',
+  'head',
+  'yes',
+  'dd',
+  'true',
+  'false',
+  'env',
+  'printf',
+  'tr',
+  'ls',
+  'kill',
+  'wc',
+  'grep',
+  'sed',
+  'mkdir',
+  'rm',
+  'tail',
+  'tee',
+  'date',
+  'awk',
+];
 
 export function imageExists(ref: string): boolean {
   try {
@@ -27,7 +52,10 @@ export function ensureBusyboxImage(): string {
     copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
     for (const applet of APPLETS) symlinkSync('busybox', join(root, 'bin', applet));
     const tar = execFileSync('tar', ['-C', root, '-c', '.'], { maxBuffer: 64 << 20 });
-    execFileSync('docker', ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', '-', BUSYBOX_IMAGE], { input: tar, stdio: ['pipe', 'ignore', 'inherit'] });
+    execFileSync('docker', ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', '-', BUSYBOX_IMAGE], {
+      input: tar,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

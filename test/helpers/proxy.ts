@@ -7,6 +7,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closeServer } from './servers.js';
 
 export interface ProxyOptions {
   /** The real server: an http:// URL, or a unix socket path (the Docker engine's). */
@@ -94,8 +95,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     seen,
     close: async () => {
       for (const socket of sockets) socket.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

@@ -16,18 +16,22 @@ export interface LocalRegistry {
 export async function startLocalRegistry(): Promise<LocalRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'amt-registry-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'config.yml'), [
-    'version: 0.1',
-    'log: { level: error }',
-    'storage:',
-    `  filesystem: { rootdirectory: ${join(dir, 'data')} }`,
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'config.yml'),
+    ['version: 0.1', 'log: { level: error }', 'storage:', `  filesystem: { rootdirectory: ${join(dir, 'data')} }`, 'http:', `  addr: 127.0.0.1:${port}`].join(
+      '\n',
+    ),
+  );
   const registry = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if (await fetch(`${url}/v2/`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 100) throw new Error('docker-registry did not start');
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -7,7 +7,9 @@ export type Payload = Record<string, any>;
 
 export const REPO_URL = 'https://github.com/Codertocat/Hello-World';
 
-const definitions: { name: string; examples: Payload[] }[] = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@octokit/webhooks-examples'), 'utf8'));
+const definitions: { name: string; examples: Payload[] }[] = JSON.parse(
+  readFileSync(createRequire(import.meta.url).resolve('@octokit/webhooks-examples'), 'utf8'),
+);
 
 /** A fresh copy of the first example of `event` with `action`, then `change` applied. */
 export function example(event: string, action: string | undefined, change: (p: Payload) => void = () => {}): Payload {

@@ -43,7 +43,11 @@ beforeAll(async () => {
 afterAll(async () => {
   // A run cut short by a test timeout must not leave its container behind.
   for (const name of containers) {
-    try { execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' }); } catch { /* already gone */ }
+    try {
+      execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
   }
   await git?.close();
   sandbox.cleanup();
@@ -79,8 +83,12 @@ async function runAgent(script: FakeAnthropicOptions['script'], env: Record<stri
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const code = await new Promise<number | null>((resolvePromise, reject) => {
       child.on('error', reject);
       child.on('close', resolvePromise);
@@ -124,33 +132,64 @@ const result = (run: AgentRun) => run.events.find((event) => event.type === 'res
 describe('Claude Code in the bundled image, against the fake Messages API', () => {
   it('runs tools for real, pushes the work, and prints the whole session as stream-json', async () => {
     const prompt = 'Say hello into hello.txt, then write notes.md';
-    const run = await runAgent([
-      { text: 'I will start with the shell.', tools: [{ name: 'Bash', input: { command: 'echo hello > hello.txt && cat hello.txt', description: 'Write hello.txt' } }] },
-      { tools: [{ name: 'Write', input: { file_path: '/workspace/app/notes.md', content: 'draft\n' } }], usage: { input_tokens: 120, output_tokens: 30, cache_creation_input_tokens: 400 } },
-      { tools: [{ name: 'Edit', input: { file_path: '/workspace/app/notes.md', old_string: 'draft', new_string: 'written by the agent' } }], usage: { input_tokens: 10, output_tokens: 25, cache_read_input_tokens: 400 } },
-      { text: 'Done: hello.txt says hello and notes.md is written.' },
-    ], {
-      FLAUDE_PROMPT: prompt,
-      FLAUDE_REPOS: JSON.stringify([{ url: `http://${gateway}:${git.port}/app.git` }]),
-      FLAUDE_PUSH_BRANCH: 'agent/claude',
-      GITHUB_TOKEN: GIT_TOKEN,
-      GITHUB_SERVER_URL: `http://${gateway}:${git.port}`,
-    });
+    const run = await runAgent(
+      [
+        {
+          text: 'I will start with the shell.',
+          tools: [{ name: 'Bash', input: { command: 'echo hello > hello.txt && cat hello.txt', description: 'Write hello.txt' } }],
+        },
+        {
+          tools: [{ name: 'Write', input: { file_path: '/workspace/app/notes.md', content: 'draft\n' } }],
+          usage: { input_tokens: 120, output_tokens: 30, cache_creation_input_tokens: 400 },
+        },
+        {
+          tools: [{ name: 'Edit', input: { file_path: '/workspace/app/notes.md', old_string: 'draft', new_string: 'written by the agent' } }],
+          usage: { input_tokens: 10, output_tokens: 25, cache_read_input_tokens: 400 },
+        },
+        { text: 'Done: hello.txt says hello and notes.md is written.' },
+      ],
+      {
+        FLAUDE_PROMPT: prompt,
+        FLAUDE_REPOS: JSON.stringify([{ url: `http://${gateway}:${git.port}/app.git` }]),
+        FLAUDE_PUSH_BRANCH: 'agent/claude',
+        GITHUB_TOKEN: GIT_TOKEN,
+        GITHUB_SERVER_URL: `http://${gateway}:${git.port}`,
+      },
+    );
     keepFixture('success', run);
     expectExit(run, 0);
 
     // The events: init first, result last, the tool round trips in between.
     const [init] = run.events;
-    expect(init).toMatchObject({ type: 'system', subtype: 'init', cwd: '/workspace/app', apiKeySource: 'ANTHROPIC_API_KEY', permissionMode: 'bypassPermissions' });
+    expect(init).toMatchObject({
+      type: 'system',
+      subtype: 'init',
+      cwd: '/workspace/app',
+      apiKeySource: 'ANTHROPIC_API_KEY',
+      permissionMode: 'bypassPermissions',
+    });
     expect(init.tools).toEqual(expect.arrayContaining(['Bash', 'Edit', 'Write']));
     expect(run.events.at(-1)).toBe(result(run));
-    const bashCall = run.events.flatMap((event) => event.type === 'assistant' ? event.message.content : []).find((block: any) => block.type === 'tool_use' && block.name === 'Bash');
+    const bashCall = run.events
+      .flatMap((event) => (event.type === 'assistant' ? event.message.content : []))
+      .find((block: any) => block.type === 'tool_use' && block.name === 'Bash');
     expect(bashCall.input.command).toBe('echo hello > hello.txt && cat hello.txt');
-    const bashResult = run.events.flatMap((event) => event.type === 'user' ? event.message.content : []).find((block: any) => block.tool_use_id === bashCall.id);
+    const bashResult = run.events
+      .flatMap((event) => (event.type === 'user' ? event.message.content : []))
+      .find((block: any) => block.tool_use_id === bashCall.id);
     expect(bashResult).toMatchObject({ type: 'tool_result', content: 'hello', is_error: false });
     expect(result(run)).toMatchObject({
-      subtype: 'success', is_error: false, num_turns: 4, result: 'Done: hello.txt says hello and notes.md is written.', session_id: init.session_id,
-      usage: { input_tokens: run.fake.sent.input_tokens, output_tokens: run.fake.sent.output_tokens, cache_creation_input_tokens: 400, cache_read_input_tokens: 400 },
+      subtype: 'success',
+      is_error: false,
+      num_turns: 4,
+      result: 'Done: hello.txt says hello and notes.md is written.',
+      session_id: init.session_id,
+      usage: {
+        input_tokens: run.fake.sent.input_tokens,
+        output_tokens: run.fake.sent.output_tokens,
+        cache_creation_input_tokens: 400,
+        cache_read_input_tokens: 400,
+      },
     });
     expect(result(run).total_cost_usd).toBeGreaterThan(0);
 
@@ -164,7 +203,7 @@ describe('Claude Code in the bundled image, against the fake Messages API', () =
     expect(JSON.stringify(run.requests[0].body.messages[0])).toContain(prompt);
     const sentToolId = run.requests[0].message!.content.find((block) => block.type === 'tool_use');
     expect(sentToolId).toMatchObject({ id: bashCall.id });
-    const secondTurn = run.requests[1].body.messages.flatMap((message: any) => Array.isArray(message.content) ? message.content : []);
+    const secondTurn = run.requests[1].body.messages.flatMap((message: any) => (Array.isArray(message.content) ? message.content : []));
     expect(secondTurn).toContainEqual(expect.objectContaining({ type: 'tool_result', tool_use_id: bashCall.id, content: 'hello' }));
 
     // The files really changed in the container: they are in the pushed commit, and the diffstat says so.
@@ -211,7 +250,13 @@ describe('Claude Code in the bundled image, against the fake Messages API', () =
     expect(run.requests).toHaveLength(1);
     expect(run.requests[0].body.model).toBe('claude-amt-fake-1');
     expect(run.events[0]).toMatchObject({ type: 'system', subtype: 'init', model: 'claude-amt-fake-1' });
-    expect(result(run)).toMatchObject({ subtype: 'error_max_turns', is_error: true, terminal_reason: 'max_turns', errors: ['Reached maximum number of turns (1)'], stop_reason: 'tool_use' });
+    expect(result(run)).toMatchObject({
+      subtype: 'error_max_turns',
+      is_error: true,
+      terminal_reason: 'max_turns',
+      errors: ['Reached maximum number of turns (1)'],
+      stop_reason: 'tool_use',
+    });
   });
 
   it('gives up after three 529 overloaded answers in a few seconds, exit 1', async () => {
@@ -222,10 +267,26 @@ describe('Claude Code in the bundled image, against the fake Messages API', () =
     expect(run.requests).toHaveLength(3);
     expect(run.seconds).toBeLessThan(30);
     const retries = run.events.filter((event) => event.subtype === 'api_retry');
-    expect(retries.map((event) => [event.attempt, event.error_status, event.error])).toEqual([[1, 529, 'overloaded'], [2, 529, 'overloaded']]);
+    expect(retries.map((event) => [event.attempt, event.error_status, event.error])).toEqual([
+      [1, 529, 'overloaded'],
+      [2, 529, 'overloaded'],
+    ]);
     const apiError = run.events.find((event) => event.type === 'assistant');
-    expect(apiError).toMatchObject({ error: 'server_error', is_api_error_message: true, api_error_status: 529, api_error_type: 'overloaded_error', message: { model: '<synthetic>' } });
-    expect(result(run)).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 529, api_error_type: 'overloaded_error', terminal_reason: 'api_error', total_cost_usd: 0 });
+    expect(apiError).toMatchObject({
+      error: 'server_error',
+      is_api_error_message: true,
+      api_error_status: 529,
+      api_error_type: 'overloaded_error',
+      message: { model: '<synthetic>' },
+    });
+    expect(result(run)).toMatchObject({
+      subtype: 'success',
+      is_error: true,
+      api_error_status: 529,
+      api_error_type: 'overloaded_error',
+      terminal_reason: 'api_error',
+      total_cost_usd: 0,
+    });
     expect(result(run).result).toMatch(/^API Error: Repeated 529 Overloaded errors/);
   });
 
@@ -249,10 +310,19 @@ describe('Claude Code in the bundled image, against the fake Messages API', () =
     expect(run.requests).toHaveLength(3);
     expect(run.requests.every((request) => request.headers['x-api-key'] === API_KEY)).toBe(true);
     const retries = run.events.filter((event) => event.subtype === 'api_retry');
-    expect(retries.map((event) => [event.attempt, event.max_retries, event.error_status, event.error])).toEqual([[1, 2, 401, 'authentication_failed'], [2, 2, 401, 'authentication_failed']]);
+    expect(retries.map((event) => [event.attempt, event.max_retries, event.error_status, event.error])).toEqual([
+      [1, 2, 401, 'authentication_failed'],
+      [2, 2, 401, 'authentication_failed'],
+    ]);
     const apiError = run.events.find((event) => event.type === 'assistant');
     expect(apiError).toMatchObject({ error: 'authentication_failed', api_error_status: 401, api_error_type: 'authentication_error' });
-    expect(result(run)).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 401, api_error_type: 'authentication_error', terminal_reason: 'api_error' });
+    expect(result(run)).toMatchObject({
+      subtype: 'success',
+      is_error: true,
+      api_error_status: 401,
+      api_error_type: 'authentication_error',
+      terminal_reason: 'api_error',
+    });
     expect(result(run).result).toMatch(/Invalid API key/);
   });
 });
@@ -276,15 +346,19 @@ describe('a hostile agent in the bundled image: root holds every token, the agen
     mkdirSync(reportDir);
     chmodSync(reportDir, 0o777);
     try {
-      return await runAgent(script, {
-        ANTHROPIC_API_KEY: tokens.apiKey,
-        FLAUDE_REPOS: JSON.stringify([{ url: `http://${gateway}:${tokenGit.port}/app.git` }]),
-        FLAUDE_MARKER_NONCE: tokens.nonce,
-        GITHUB_TOKEN: tokens.githubToken,
-        GITHUB_SERVER_URL: `http://${gateway}:${tokenGit.port}`,
-        ...hostileEnv(tokens, '/report/report.json', { AMT_HELPER: '/usr/local/bin/git-credential-flaude', AMT_PLANT: '1', ...hostile }),
-        ...env,
-      }, ['-v', `${HOSTILE_DIR}:/hostile:ro`, '-v', `${reportDir}:/report`]);
+      return await runAgent(
+        script,
+        {
+          ANTHROPIC_API_KEY: tokens.apiKey,
+          FLAUDE_REPOS: JSON.stringify([{ url: `http://${gateway}:${tokenGit.port}/app.git` }]),
+          FLAUDE_MARKER_NONCE: tokens.nonce,
+          GITHUB_TOKEN: tokens.githubToken,
+          GITHUB_SERVER_URL: `http://${gateway}:${tokenGit.port}`,
+          ...hostileEnv(tokens, '/report/report.json', { AMT_HELPER: '/usr/local/bin/git-credential-flaude', AMT_PLANT: '1', ...hostile }),
+          ...env,
+        },
+        ['-v', `${HOSTILE_DIR}:/hostile:ro`, '-v', `${reportDir}:/report`],
+      );
     } finally {
       await tokenGit.close();
     }
@@ -313,18 +387,27 @@ describe('a hostile agent in the bundled image: root holds every token, the agen
   }
 
   it('Claude Code, told by the model to search with Bash, finds nothing; the model API, clone and push all work', async () => {
-    const run = await hostileRun([
-      { text: 'Let me look around.', tools: [{ name: 'Bash', input: { command: 'node /hostile/hostile-agent.mjs', description: 'Search for tokens' } }] },
-      { tools: [{ name: 'Bash', input: { command: 'env; cat /proc/1/environ; git config --list; git credential fill </dev/null', description: 'Look again' } }] },
-      { text: 'Found nothing.' },
-    ], { FLAUDE_PROMPT: 'Find the tokens', FLAUDE_PUSH_BRANCH: 'agent/hostile-claude' });
+    const run = await hostileRun(
+      [
+        { text: 'Let me look around.', tools: [{ name: 'Bash', input: { command: 'node /hostile/hostile-agent.mjs', description: 'Search for tokens' } }] },
+        {
+          tools: [
+            { name: 'Bash', input: { command: 'env; cat /proc/1/environ; git config --list; git credential fill </dev/null', description: 'Look again' } },
+          ],
+        },
+        { text: 'Found nothing.' },
+      ],
+      { FLAUDE_PROMPT: 'Find the tokens', FLAUDE_PUSH_BRANCH: 'agent/hostile-claude' },
+    );
     expectContained(run, 'agent/hostile-claude');
     expect(result(run)).toMatchObject({ subtype: 'success', is_error: false, result: 'Found nothing.' });
     expect(run.events[0]).toMatchObject({ type: 'system', subtype: 'init', apiKeySource: 'ANTHROPIC_API_KEY' });
     // Both Bash calls ran as the agent; the second's output (its environment) went back to the model.
     const report = readReport(join(reportDir, 'report.json'));
     expect(report.model).toEqual({ messages: 200, files: 403 });
-    const toolResults = run.requests.at(-1)!.body.messages.flatMap((message: any) => Array.isArray(message.content) ? message.content : [])
+    const toolResults = run.requests
+      .at(-1)!
+      .body.messages.flatMap((message: any) => (Array.isArray(message.content) ? message.content : []))
       .filter((block: any) => block.type === 'tool_result');
     expect(toolResults).toHaveLength(2);
     const secondOutput = JSON.stringify(toolResults[1].content);
@@ -335,10 +418,14 @@ describe('a hostile agent in the bundled image: root holds every token, the agen
   });
 
   it('as a plain command, with a process left behind, in a real container', async () => {
-    const run = await hostileRun([], {
-      AGENT_COMMAND: JSON.stringify(['node', '/hostile/hostile-agent.mjs']),
-      FLAUDE_PUSH_BRANCH: 'agent/hostile-command',
-    }, { AMT_LINGER: '1' });
+    const run = await hostileRun(
+      [],
+      {
+        AGENT_COMMAND: JSON.stringify(['node', '/hostile/hostile-agent.mjs']),
+        FLAUDE_PUSH_BRANCH: 'agent/hostile-command',
+      },
+      { AMT_LINGER: '1' },
+    );
     expectContained(run, 'agent/hostile-command');
     // The forged markers are the agent's text; the process it left was killed before root went on.
     expect(run.lines).toContain('[flaude:exit:0]');

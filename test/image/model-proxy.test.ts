@@ -37,7 +37,9 @@ function startProxy(kind: string, upstream: string, credential: string): Promise
   const child = spawn('node', [PROXY], { env: { PATH: process.env.PATH } });
   running.push(child);
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   child.stdin.end(`${kind}\n${upstream}\n${credential}\n`);
   return new Promise((resolvePromise, reject) => {
     let stdout = '';
@@ -54,7 +56,9 @@ function startProxy(kind: string, upstream: string, credential: string): Promise
 function refusedConfig(config: string): Promise<{ code: number | null; stderr: string }> {
   const child = spawn('node', [PROXY], { env: { PATH: process.env.PATH } });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   child.stdin.end(config);
   return new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise({ code, stderr })));
 }
@@ -65,9 +69,14 @@ async function fakeModel(): Promise<FakeAnthropic> {
   return fake;
 }
 
-const messagesBody = (stream: boolean) => JSON.stringify({
-  model: 'claude-fake', max_tokens: 64, stream, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'Bash', input_schema: { type: 'object' } }],
-});
+const messagesBody = (stream: boolean) =>
+  JSON.stringify({
+    model: 'claude-fake',
+    max_tokens: 64,
+    stream,
+    messages: [{ role: 'user', content: 'hi' }],
+    tools: [{ name: 'Bash', input_schema: { type: 'object' } }],
+  });
 
 describe('the model proxy', () => {
   it.each([
@@ -78,12 +87,21 @@ describe('the model proxy', () => {
     const proxy = await startProxy(kind, `${fake.url}/gateway/anthropic/`, credential);
     const answer = await fetch(`${proxy.url}/v1/messages?beta=true`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': 'placeholder', authorization: 'Bearer placeholder', 'anthropic-version': '2023-06-01', 'anthropic-beta': 'oauth-2025-04-20' },
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': 'placeholder',
+        authorization: 'Bearer placeholder',
+        'anthropic-version': '2023-06-01',
+        'anthropic-beta': 'oauth-2025-04-20',
+      },
       body: messagesBody(true),
     });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const events = (await answer.text()).split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)));
+    const events = (await answer.text())
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)));
     expect(events[0].type).toBe('message_start');
     expect(events.at(-1).type).toBe('message_stop');
     expect(events.map((event) => event.delta?.text ?? '').join('')).toBe('Hello through the proxy.');
@@ -103,7 +121,11 @@ describe('the model proxy', () => {
     const fake = await startFakeAnthropic({ script: [{ status: 529, errorType: 'overloaded_error', headers: { 'retry-after': '3' } }] });
     closers.push(() => fake.close());
     const proxy = await startProxy('x-api-key', fake.url, API_KEY);
-    const count = await fetch(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: messagesBody(false) });
+    const count = await fetch(`${proxy.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: messagesBody(false),
+    });
     expect(count.status).toBe(200);
     expect(await count.json()).toHaveProperty('input_tokens');
     const overloaded = await fetch(`${proxy.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: messagesBody(true) });
@@ -117,7 +139,9 @@ describe('the model proxy', () => {
     // The upstream sends its second event only once the client has seen the first: a proxy that
     // buffered would wait for the end, which never comes, and the client would see nothing.
     let clientHasFirst!: () => void;
-    const firstSeen = new Promise<void>((resolvePromise) => { clientHasFirst = resolvePromise; });
+    const firstSeen = new Promise<void>((resolvePromise) => {
+      clientHasFirst = resolvePromise;
+    });
     const upstream: Server = createServer((req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -125,7 +149,13 @@ describe('the model proxy', () => {
       void firstSeen.then(() => res.end('event: two\ndata: {}\n\n'));
     });
     await new Promise<void>((resolvePromise) => upstream.listen(0, '127.0.0.1', resolvePromise));
-    closers.push(() => new Promise((resolvePromise) => { upstream.closeAllConnections(); upstream.close(() => resolvePromise()); }));
+    closers.push(
+      () =>
+        new Promise((resolvePromise) => {
+          upstream.closeAllConnections();
+          upstream.close(() => resolvePromise());
+        }),
+    );
     const proxy = await startProxy('x-api-key', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, API_KEY);
 
     const received = await new Promise<string[]>((resolvePromise, reject) => {
@@ -137,7 +167,10 @@ describe('the model proxy', () => {
           chunks.push(chunk);
           if (chunk.includes('event: one')) clientHasFirst();
         });
-        res.on('end', () => { clearTimeout(timer); resolvePromise(chunks); });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolvePromise(chunks);
+        });
       });
       req.on('error', reject);
       req.end(messagesBody(true));
@@ -161,7 +194,9 @@ describe('the model proxy', () => {
       const { hostname, port } = new URL(proxy.url);
       const req = request({ hostname, port, path, method }, (res) => {
         let body = '';
-        res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
         res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
       });
       req.on('error', reject);

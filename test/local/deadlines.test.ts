@@ -71,14 +71,16 @@ describe('a Docker engine that never answers', { timeout: 30_000 }, () => {
     const session = new Session();
     const created: string[] = [];
     try {
-      const running = timed(runMachine(backend, spec(['sleep', '60']), sink, {
-        waitTimeoutSeconds: 3600,
-        idleTimeoutSeconds: 0,
-        cancel: session.cancel,
-        onCreated: (ref) => void created.push(ref.id),
-        onDestroyed: () => {},
-        warn: () => {},
-      }));
+      const running = timed(
+        runMachine(backend, spec(['sleep', '60']), sink, {
+          waitTimeoutSeconds: 3600,
+          idleTimeoutSeconds: 0,
+          cancel: session.cancel,
+          onCreated: (ref) => void created.push(ref.id),
+          onDestroyed: () => {},
+          warn: () => {},
+        }),
+      );
       await untilHeld(proxy);
       // As Node delivers it to the listener (not process.kill: in a worker thread it would reach vitest itself).
       process.emit('SIGINT', 'SIGINT');
@@ -115,7 +117,10 @@ describe('a Docker engine that never answers', { timeout: 30_000 }, () => {
       const exec = await timed(machine.exec(['echo', 'hi']));
       expect(exec.error).toMatchObject({ code: 'DOCKER_API', message: expect.stringMatching(/timed out: no answer to POST \/exec\/\S+\/start within 3s/) });
       const wait = await timed(machine.wait(new AbortController().signal));
-      expect(wait.error).toMatchObject({ code: 'DOCKER_API', message: expect.stringMatching(/timed out: no answer to POST \/containers\/\S+\/wait within 3s/) });
+      expect(wait.error).toMatchObject({
+        code: 'DOCKER_API',
+        message: expect.stringMatching(/timed out: no answer to POST \/containers\/\S+\/wait within 3s/),
+      });
       expect(wait.ms).toBeLessThan(6000);
     } finally {
       await machine.destroy();

@@ -49,7 +49,12 @@ describe('demux', () => {
   });
 
   it('survives one byte per chunk', async () => {
-    const got = await collect(chunked(stream, Array.from({ length: stream.length - 1 }, (_, i) => i + 1)));
+    const got = await collect(
+      chunked(
+        stream,
+        Array.from({ length: stream.length - 1 }, (_, i) => i + 1),
+      ),
+    );
     expect(got.stdout).toBe('hello\nworld\n');
     expect(got.stderr).toBe('oops\n' + 'x'.repeat(300));
   });
@@ -88,14 +93,33 @@ describe('wholeLines', () => {
     return out;
   }
 
-  it('lets a stream in only at the other one\'s line ends', async () => {
-    const got = await regroup([[STDOUT, 'one\ntw'], [STDERR, 'err 1\nerr'], [STDOUT, 'o\nthree'], [STDERR, ' 2\n'], [STDOUT, '\n']]);
+  it("lets a stream in only at the other one's line ends", async () => {
+    const got = await regroup([
+      [STDOUT, 'one\ntw'],
+      [STDERR, 'err 1\nerr'],
+      [STDOUT, 'o\nthree'],
+      [STDERR, ' 2\n'],
+      [STDOUT, '\n'],
+    ]);
     expect(got.join('').split('\n')).toEqual(['one', 'err 1', 'two', 'err 2', 'three', '']);
   });
 
   it('passes an unfinished line on at the end, and a very long one before its end', async () => {
     const long = 'x'.repeat(70_000);
-    expect(await regroup([[STDOUT, 'no newline'], [STDERR, 'tail']])).toEqual(['no newline', 'tail']);
-    expect((await regroup([[STDOUT, long.slice(0, 40_000)], [STDOUT, long.slice(40_000)], [STDERR, 'e\n']])).join('|')).toBe(`${long}|e\n`);
+    expect(
+      await regroup([
+        [STDOUT, 'no newline'],
+        [STDERR, 'tail'],
+      ]),
+    ).toEqual(['no newline', 'tail']);
+    expect(
+      (
+        await regroup([
+          [STDOUT, long.slice(0, 40_000)],
+          [STDOUT, long.slice(40_000)],
+          [STDERR, 'e\n'],
+        ])
+      ).join('|'),
+    ).toBe(`${long}|e\n`);
   });
 });

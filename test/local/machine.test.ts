@@ -51,7 +51,7 @@ describe('local machine lifecycle', () => {
     await machine.destroy();
   });
 
-  it('tells an OOM kill from any other SIGKILL by the engine\'s own oom event', async () => {
+  it("tells an OOM kill from any other SIGKILL by the engine's own oom event", async () => {
     const oom = await backend.create(spec(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], { memoryMb: 16 }));
     // PID 1 ignores its own SIGKILL: a child is killed and its 137 passed on.
     const killed = await backend.create(spec(['sh', '-c', "sh -c 'kill -9 $$'; exit $?"]));

@@ -46,7 +46,11 @@ async function bundled(dockerfile: string): Promise<{ dockerfile: string; buildC
 }
 
 /** The action's repository as the runner names it: capitals and all. */
-const actionEnv = (registryHost: string) => ({ GITHUB_ACTION_REPOSITORY: 'Octo-Org/Agent-Machine-Action', GITHUB_ACTION_REF: 'v1', AGENT_IMAGE_REGISTRY: registryHost });
+const actionEnv = (registryHost: string) => ({
+  GITHUB_ACTION_REPOSITORY: 'Octo-Org/Agent-Machine-Action',
+  GITHUB_ACTION_REF: 'v1',
+  AGENT_IMAGE_REGISTRY: registryHost,
+});
 
 /** prepareImage with the lines it logged and the notices it gave. */
 async function prepare(files: { dockerfile: string; buildContext: string }, prebuilt: PrebuiltSource, pullTimeoutMs?: number) {
@@ -88,7 +92,7 @@ describe('where the prebuilt image is', () => {
     expect(printed).toMatch(/^[0-9a-f]{16}\n$/);
   });
 
-  it('is looked for only for the action\'s own docker/', () => {
+  it("is looked for only for the action's own docker/", () => {
     const root = ROOT;
     expect(isBundledContext(join(root, 'docker', 'Dockerfile'), join(root, 'docker'))).toBe(true);
     expect(isBundledContext(join(root, 'docker', 'Dockerfile'), root)).toBe(false);
@@ -125,7 +129,11 @@ describe('prepareImage (local) for the bundled image', () => {
     expect(image).toBe(files.tag);
     expect(execFileSync('docker', ['run', '--rm', image, 'cat', '/built.txt']).toString()).toBe('built-here\n');
     expect(notices).toHaveLength(1);
-    expect(notices[0]).toMatch(new RegExp(`^No prebuilt agent image for Octo-Org/Agent-Machine-Action@v1: pulling ${registry.host}/octo-org/agent-machine-action:[0-9a-f]{16} failed \\(.*(not found|unknown).*\\)\\. Building it from ${files.dockerfile} instead`));
+    expect(notices[0]).toMatch(
+      new RegExp(
+        `^No prebuilt agent image for Octo-Org/Agent-Machine-Action@v1: pulling ${registry.host}/octo-org/agent-machine-action:[0-9a-f]{16} failed \\(.*(not found|unknown).*\\)\\. Building it from ${files.dockerfile} instead`,
+      ),
+    );
     expect(log.indexOf(notices[0])).toBeGreaterThanOrEqual(0);
     expect(log.indexOf(`Building image ${files.tag} from ${files.dockerfile}`)).toBeGreaterThan(log.indexOf(notices[0]));
   });

@@ -47,7 +47,10 @@ afterEach(async () => {
 });
 
 const failureOf = async (promise: Promise<unknown>): Promise<ArtifactUploadError> => {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ArtifactUploadError);
   return err as ArtifactUploadError;
 };
@@ -175,4 +178,3 @@ describe('uploadRunArtifact', () => {
     expect(service.calls).toEqual([]);
   });
 });
-

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { emptyStats } from '../../src/agent/stats.js';
 import { createClient } from '../../src/github/api.js';
 import { closeLeftComment, PullRequestReport, StickyComment, type Progress } from '../../src/report/pull-request.js';
-import type { RunOutcome } from '../../src/run/outcome.js';
+import { testOutcome } from '../helpers/factories.js';
 import { Secrets } from '../../src/secrets.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
 
@@ -21,15 +21,22 @@ async function report(intervalMs: number) {
   fake = await startFakeGitHub();
   const api = await createClient(TOKEN, { apiUrl: fake.url });
   const secrets = new Secrets([TOKEN]);
-  const comment = new StickyComment(api, { owner: 'o', repo: 'r', number: 7 }, { asker: 'octocat', runUrl: 'https://github.com/o/r/actions/runs/1', repositoryUrl: 'https://github.com/o/r' }, secrets);
+  const comment = new StickyComment(
+    api,
+    { owner: 'o', repo: 'r', number: 7 },
+    { asker: 'octocat', runUrl: 'https://github.com/o/r/actions/runs/1', repositoryUrl: 'https://github.com/o/r' },
+    secrets,
+  );
   return { api, secrets, pr: new PullRequestReport({ secrets, comment, pullRequestNumber: 7 }, intervalMs) };
 }
 
-const outcome: RunOutcome = {
-  backend: 'local', image: 'i', machineId: 'm1', state: 'stopped', exitCode: 0, exitCodeSource: 'api', conclusion: 'success', oomKilled: false, durationSeconds: 75, logTail: [],
+const outcome = testOutcome({
+  image: 'i',
+  machineId: 'm1',
+  durationSeconds: 75,
   pushed: { branch: 'fix', sha: 'abcdef0123456789abcdef0123456789abcdef01' },
   agent: { ...emptyStats(), result: 'Fixed the flaky test.', costUsd: 0.4213, numTurns: 6, inputTokens: 52000, outputTokens: 1800 },
-};
+});
 
 describe('the sticky comment', () => {
   it('shows progress when it changed, never more often than the interval, then the result', async () => {
@@ -60,7 +67,12 @@ describe('the sticky comment', () => {
 
   it('the post step closes a comment left at running', async () => {
     const { api, secrets } = await report(1000);
-    const { data } = await api.rest.issues.createComment({ owner: 'o', repo: 'r', issue_number: 7, body: '<!-- agent-machine-action -->\n### 🤖 Agent running' });
+    const { data } = await api.rest.issues.createComment({
+      owner: 'o',
+      repo: 'r',
+      issue_number: 7,
+      body: '<!-- agent-machine-action -->\n### 🤖 Agent running',
+    });
     await closeLeftComment(api, { owner: 'o', repo: 'r', number: 7, id: data.id, runUrl: 'https://github.com/o/r/actions/runs/1' }, secrets);
     expect(fake.comments[0].body).toContain('Agent run ended without a report');
     expect(fake.comments[0].body).toContain('<!-- agent-machine-action -->');

@@ -3,31 +3,79 @@ import { describe, expect, it } from 'vitest';
 import { emptyStats, type AgentStats } from '../../src/agent/stats.js';
 import { summaryHtml } from '../../src/report/summary.js';
 import type { RunOutcome } from '../../src/run/outcome.js';
+import { testOutcome } from '../helpers/factories.js';
 
-function outcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
-  return {
-    backend: 'local', image: 'agent-machine-action:abc', machineId: 'c0ffee', state: 'stopped', exitCode: 0, exitCodeSource: 'api',
-    conclusion: 'success', oomKilled: false, durationSeconds: 125, logTail: ['$ npm test', 'Result (success)'], logFile: '/tmp/run.log', ...overrides,
-  };
-}
+const outcome = (overrides: Partial<RunOutcome> = {}) =>
+  testOutcome({
+    image: 'agent-machine-action:abc',
+    machineId: 'c0ffee',
+    durationSeconds: 125,
+    logTail: ['$ npm test', 'Result (success)'],
+    logFile: '/tmp/run.log',
+    ...overrides,
+  });
 
 function stats(overrides: Partial<AgentStats> = {}): AgentStats {
-  return { ...emptyStats(), result: 'Fixed the failing test.\n\nThe loop was off by one.', costUsd: 0.01234, numTurns: 3, inputTokens: 12345, outputTokens: 678, model: 'claude-sonnet-4-5', sessionId: 's-1',
-    toolCounts: { Bash: 2, Edit: 1 }, commands: ['npm test', 'npm test -- --watch=false'], filesEdited: ['src/app.ts'], ...overrides };
+  return {
+    ...emptyStats(),
+    result: 'Fixed the failing test.\n\nThe loop was off by one.',
+    costUsd: 0.01234,
+    numTurns: 3,
+    inputTokens: 12345,
+    outputTokens: 678,
+    model: 'claude-sonnet-4-5',
+    sessionId: 's-1',
+    toolCounts: { Bash: 2, Edit: 1 },
+    commands: ['npm test', 'npm test -- --watch=false'],
+    filesEdited: ['src/app.ts'],
+    ...overrides,
+  };
 }
 
 describe('the job summary', () => {
   it('leads with the conclusion and the final message, then figures, activity and what was pushed', () => {
-    const html = summaryHtml(outcome({ agent: stats(), pushed: { branch: 'fix', sha: 'a'.repeat(40) }, changedFiles: [{ path: 'src/app.ts', added: 3, removed: 1 }, { path: 'logo.png', added: null, removed: null }] }), { commitUrl: 'https://github.com/o/r/commit/aaa' });
-    const order = ['Agent finished in 2m 5s', 'Fixed the failing test.', '$0.0123', '12,345', 'Bash ×2 · Edit ×1', '<code>src/app.ts</code>', '$ npm test', 'What was pushed', '2 files, +3 −1', 'binary', 'Run details', 'Last 2 log lines'];
+    const html = summaryHtml(
+      outcome({
+        agent: stats(),
+        pushed: { branch: 'fix', sha: 'a'.repeat(40) },
+        changedFiles: [
+          { path: 'src/app.ts', added: 3, removed: 1 },
+          { path: 'logo.png', added: null, removed: null },
+        ],
+      }),
+      { commitUrl: 'https://github.com/o/r/commit/aaa' },
+    );
+    const order = [
+      'Agent finished in 2m 5s',
+      'Fixed the failing test.',
+      '$0.0123',
+      '12,345',
+      'Bash ×2 · Edit ×1',
+      '<code>src/app.ts</code>',
+      '$ npm test',
+      'What was pushed',
+      '2 files, +3 −1',
+      'binary',
+      'Run details',
+      'Last 2 log lines',
+    ];
     const at = order.map((text) => html.indexOf(text));
-    expect(at.every((i) => i >= 0), JSON.stringify(order.filter((_, i) => at[i] < 0))).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      JSON.stringify(order.filter((_, i) => at[i] < 0)),
+    ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(html).toContain('<a href="https://github.com/o/r/commit/aaa">');
   });
 
   it('shows what is known of a run that timed out, never a made-up zero', () => {
-    const html = summaryHtml(outcome({ conclusion: 'timeout', agent: stats({ result: undefined, costUsd: undefined, numTurns: undefined, outputTokens: 40 }), error: 'Machine c0ffee did not exit within 60s' }));
+    const html = summaryHtml(
+      outcome({
+        conclusion: 'timeout',
+        agent: stats({ result: undefined, costUsd: undefined, numTurns: undefined, outputTokens: 40 }),
+        error: 'Machine c0ffee did not exit within 60s',
+      }),
+    );
     expect(html).toContain('Agent timed out');
     expect(html).toContain('Output tokens');
     expect(html).not.toContain('Cost');
@@ -43,11 +91,20 @@ describe('the job summary', () => {
 
   it('stays under 1 MiB whatever the agent did', () => {
     const huge = 'x'.repeat(2 * 1024 * 1024);
-    const html = summaryHtml(outcome({
-      agent: stats({ result: huge, commands: Array.from({ length: 100 }, () => huge.slice(0, 1000)), filesEdited: Array.from({ length: 200 }, (_, i) => `${huge.slice(0, 1000)}${i}`), toolCounts: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`tool${i}`, i])) }),
-      error: huge, logTail: Array.from({ length: 1000 }, () => huge.slice(0, 2000)),
-      pushed: { branch: 'b', sha: 'f'.repeat(40) }, changedFiles: Array.from({ length: 100 }, (_, i) => ({ path: `${huge.slice(0, 4000)}${i}`, added: i, removed: i })),
-    }));
+    const html = summaryHtml(
+      outcome({
+        agent: stats({
+          result: huge,
+          commands: Array.from({ length: 100 }, () => huge.slice(0, 1000)),
+          filesEdited: Array.from({ length: 200 }, (_, i) => `${huge.slice(0, 1000)}${i}`),
+          toolCounts: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`tool${i}`, i])),
+        }),
+        error: huge,
+        logTail: Array.from({ length: 1000 }, () => huge.slice(0, 2000)),
+        pushed: { branch: 'b', sha: 'f'.repeat(40) },
+        changedFiles: Array.from({ length: 100 }, (_, i) => ({ path: `${huge.slice(0, 4000)}${i}`, added: i, removed: i })),
+      }),
+    );
     expect(Buffer.byteLength(html)).toBeLessThan(1024 * 1024);
   });
 });

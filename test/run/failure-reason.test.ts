@@ -1,7 +1,16 @@
 // failure_reason: one word for why, from the error, the agent's events and the image's exit codes.
 import { describe, expect, it } from 'vitest';
 import { emptyStats } from '../../src/agent/stats.js';
-import { CancelledError, FlyAPIError, ImageBuildError, InvalidConfigError, MachineExitError, MachineStalledError, MachineTimeoutError, ModelAPIError } from '../../src/errors.js';
+import {
+  CancelledError,
+  FlyAPIError,
+  ImageBuildError,
+  InvalidConfigError,
+  MachineExitError,
+  MachineStalledError,
+  MachineTimeoutError,
+  ModelAPIError,
+} from '../../src/errors.js';
 import { failureReason } from '../../src/run/failure-reason.js';
 
 const exit = (code: number | null, oom = false) => new MachineExitError('m', code, oom ? 'failed' : 'stopped', [], oom);

@@ -130,7 +130,9 @@ describe('LogSink in agent mode', () => {
     line(toolResult('t1', `HTTP 401 for ${secret}\n${'body '.repeat(20_000)}`, true)),
     line(result({ result: `Done; rotated ${secret}.` })),
   ];
-  const printed = ['[flaude] cloning https://github.com/o/r into r', ...events.slice(0, 3), `plain ${secret}`, ...events.slice(3), '[flaude:exit:0]', ''].join('\n');
+  const printed = ['[flaude] cloning https://github.com/o/r into r', ...events.slice(0, 3), `plain ${secret}`, ...events.slice(3), '[flaude:exit:0]', ''].join(
+    '\n',
+  );
 
   function agentSink(options: Partial<LogSinkOptions> = {}) {
     const transcriptFile = join(dir, `transcript-${n++}.jsonl`);

@@ -49,7 +49,9 @@ class ScriptedMachine implements Machine {
 
   async wait(signal: AbortSignal): Promise<MachineStatus> {
     try {
-      await sleep(this.script.runMs, undefined, { signal }).catch(() => { throw signal.reason; });
+      await sleep(this.script.runMs, undefined, { signal }).catch(() => {
+        throw signal.reason;
+      });
       if (this.script.waitFails) throw this.script.waitFails;
       this.lastState = this.script.status?.state ?? 'stopped';
       return this.script.status ?? { state: 'stopped', exitCode: 0, oomKilled: false };
@@ -82,11 +84,20 @@ async function go(script: Script, overrides: Partial<RunOptions> = {}) {
   const sink = newSink();
   const warnings: string[] = [];
   const events: string[] = [];
-  const result = await runMachine(backendFor(async () => machine), testSpec(), sink, {
-    waitTimeoutSeconds: 5, idleTimeoutSeconds: 0, cancel: new AbortController().signal,
-    onCreated: (ref) => events.push(`created ${ref.id}`), onDestroyed: (ref) => events.push(`destroyed ${ref.id}`),
-    warn: (m) => warnings.push(m), ...overrides,
-  });
+  const result = await runMachine(
+    backendFor(async () => machine),
+    testSpec(),
+    sink,
+    {
+      waitTimeoutSeconds: 5,
+      idleTimeoutSeconds: 0,
+      cancel: new AbortController().signal,
+      onCreated: (ref) => events.push(`created ${ref.id}`),
+      onDestroyed: (ref) => events.push(`destroyed ${ref.id}`),
+      warn: (m) => warnings.push(m),
+      ...overrides,
+    },
+  );
   return { result, machine, sink, warnings, events };
 }
 
@@ -101,7 +112,12 @@ describe('runMachine', () => {
   });
 
   it('falls back to the last log marker, read from logs that arrive after the exit', async () => {
-    const { result, sink } = await go({ output: ['working\n'], late: { afterMs: 100, output: ['[flaude:exit:1]\n', 'late\n', '[flaude:exit:3]\n'] }, runMs: 10, status: stopped(null) });
+    const { result, sink } = await go({
+      output: ['working\n'],
+      late: { afterMs: 100, output: ['[flaude:exit:1]\n', 'late\n', '[flaude:exit:3]\n'] },
+      runMs: 10,
+      status: stopped(null),
+    });
     expect(result).toMatchObject({ exitCode: 3, exitCodeSource: 'log-marker', conclusion: 'failure' });
     expect(result.failure).toBeInstanceOf(MachineExitError);
     expect(sink.tail()).toEqual(['working', '[flaude:exit:1]', 'late', '[flaude:exit:3]']);
@@ -166,10 +182,29 @@ describe('runMachine', () => {
     let creates = 0;
     const noop = { waitTimeoutSeconds: 5, idleTimeoutSeconds: 0, onCreated: () => {}, onDestroyed: () => {}, warn: () => {} };
     const cancelled = AbortSignal.abort(new Error('SIGTERM'));
-    await expect(runMachine(backendFor(async () => { creates++; throw new Error('unused'); }), testSpec(), newSink(), { ...noop, cancel: cancelled })).rejects.toThrow('SIGTERM');
+    await expect(
+      runMachine(
+        backendFor(async () => {
+          creates++;
+          throw new Error('unused');
+        }),
+        testSpec(),
+        newSink(),
+        { ...noop, cancel: cancelled },
+      ),
+    ).rejects.toThrow('SIGTERM');
     expect(creates).toBe(0);
     const refused = new Error('no capacity');
-    await expect(runMachine(backendFor(async () => { throw refused; }), testSpec(), newSink(), { ...noop, cancel: new AbortController().signal })).rejects.toBe(refused);
+    await expect(
+      runMachine(
+        backendFor(async () => {
+          throw refused;
+        }),
+        testSpec(),
+        newSink(),
+        { ...noop, cancel: new AbortController().signal },
+      ),
+    ).rejects.toBe(refused);
   });
 });
 
@@ -194,9 +229,19 @@ describe('runMachine ending early', () => {
         await sleep(100);
       }
     };
-    const result = await runMachine(backendFor(async () => machine), testSpec(), newSink(), {
-      waitTimeoutSeconds: 5, idleTimeoutSeconds: 0.4, cancel: new AbortController().signal, onCreated: () => {}, onDestroyed: () => {}, warn: () => {},
-    });
+    const result = await runMachine(
+      backendFor(async () => machine),
+      testSpec(),
+      newSink(),
+      {
+        waitTimeoutSeconds: 5,
+        idleTimeoutSeconds: 0.4,
+        cancel: new AbortController().signal,
+        onCreated: () => {},
+        onDestroyed: () => {},
+        warn: () => {},
+      },
+    );
     expect(result.conclusion).toBe('success');
   });
 

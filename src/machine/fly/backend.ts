@@ -61,19 +61,25 @@ export class FlyBackend implements Backend {
   }
 
   async destroy(ref: MachineRef): Promise<void> {
-    if (ref.backend !== 'fly') throw new NotSupportedError(`The fly backend cannot destroy a ${ref.backend} machine (${ref.id}); use the ${ref.backend} backend`);
+    if (ref.backend !== 'fly')
+      throw new NotSupportedError(`The fly backend cannot destroy a ${ref.backend} machine (${ref.id}); use the ${ref.backend} backend`);
     await destroyMachine(this.client, ref.app ?? this.app, ref.id);
   }
 
   async sweep(labels: Record<string, string>, options: SweepOptions = {}): Promise<string[]> {
     // No label would match every machine in the app, ours or not.
     if (Object.keys(labels).length === 0) throw new Error('sweep needs at least one label');
-    const live = (await listMachines(this.client, this.app, labels)).filter((m) => m.state !== 'destroyed' && m.state !== 'destroying' && this.oldEnough(m, options));
+    const live = (await listMachines(this.client, this.app, labels)).filter(
+      (m) => m.state !== 'destroyed' && m.state !== 'destroying' && this.oldEnough(m, options),
+    );
     const results = await Promise.allSettled(live.map((m) => destroyMachine(this.client, this.app, m.id)));
     const destroyed: string[] = [];
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') destroyed.push(live[i].id);
-      else this.warn(`Could not destroy Fly machine ${live[i].id} in app ${this.app}; remove it by hand (fly machine destroy --force ${live[i].id}): ${(result.reason as Error).message}`);
+      else
+        this.warn(
+          `Could not destroy Fly machine ${live[i].id} in app ${this.app}; remove it by hand (fly machine destroy --force ${live[i].id}): ${(result.reason as Error).message}`,
+        );
     });
     return destroyed;
   }

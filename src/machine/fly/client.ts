@@ -56,9 +56,20 @@ export class FlyClient {
     this.secrets = new Secrets([options.token, bare, ...bare.split(','), Buffer.from(`x:${bare}`).toString('base64')].filter((s) => s.length >= 8));
     this.pacer = new Pacer();
     const common = { retry: options.retry, timeouts: options.timeouts };
-    this.machines = new HttpClient({ ...common, ...this.errors('Fly Machines API'), baseUrl: endpoints.flaps, pacer: this.pacer, headers: { authorization: authorization(options.token) } });
+    this.machines = new HttpClient({
+      ...common,
+      ...this.errors('Fly Machines API'),
+      baseUrl: endpoints.flaps,
+      pacer: this.pacer,
+      headers: { authorization: authorization(options.token) },
+    });
     this.logs = new HttpClient({ ...common, ...this.errors('Fly logs API'), baseUrl: endpoints.api, headers: { authorization: authorization(options.token) } });
-    this.registry = new HttpClient({ ...common, ...this.errors('Fly registry'), baseUrl: endpoints.registry, headers: { authorization: `Basic ${Buffer.from(`x:${bare}`).toString('base64')}` } });
+    this.registry = new HttpClient({
+      ...common,
+      ...this.errors('Fly registry'),
+      baseUrl: endpoints.registry,
+      headers: { authorization: `Basic ${Buffer.from(`x:${bare}`).toString('base64')}` },
+    });
     this.registryHost = new URL(endpoints.registry).host;
   }
 
@@ -74,9 +85,10 @@ export class FlyClient {
         return new FlyAPIError(answer.status, this.redact(`${answer.method} ${answer.path}: ${detail}`), answer.headers['fly-request-id'], status, what);
       },
       transportError: (failure: NoAnswer) => {
-        const message = failure.timedOutAfterMs === undefined
-          ? `${what} did not answer ${failure.method} ${failure.path} after ${failure.attempts} attempt(s): ${causeText(failure.cause)}`
-          : `${what} timed out: no answer to ${failure.method} ${failure.path} within ${failure.timedOutAfterMs / 1000}s (${failure.attempts} attempt(s))`;
+        const message =
+          failure.timedOutAfterMs === undefined
+            ? `${what} did not answer ${failure.method} ${failure.path} after ${failure.attempts} attempt(s): ${causeText(failure.cause)}`
+            : `${what} timed out: no answer to ${failure.method} ${failure.path} within ${failure.timedOutAfterMs / 1000}s (${failure.attempts} attempt(s))`;
         const error = new AgentMachineError('FLY_API', this.redact(message));
         error.cause = failure.cause;
         return error;

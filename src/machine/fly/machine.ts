@@ -31,7 +31,9 @@ export class FlyMachine implements Machine {
 
   async wait(signal: AbortSignal): Promise<MachineStatus> {
     try {
-      const status = await waitForExit(this.client, this.app, this.id, signal, (state) => { this.lastState = state; });
+      const status = await waitForExit(this.client, this.app, this.id, signal, (state) => {
+        this.lastState = state;
+      });
       this.lastState = status.state;
       return status;
     } catch (err) {

@@ -74,7 +74,14 @@ export async function createMachine(client: FlyClient, app: string, body: Create
   const findOurs = async (within?: AbortSignal) => (await listMachines(client, app, { [CREATE_KEY]: key }, { includeDeleted: true, signal: within }))[0];
   let machine: FlyMachineObject;
   try {
-    ({ body: machine } = await client.machines.request<FlyMachineObject>({ method: 'POST', path: machinesPath(app), json: withKey, paceKey: appKey(app), signal, reconcile: findOurs }));
+    ({ body: machine } = await client.machines.request<FlyMachineObject>({
+      method: 'POST',
+      path: machinesPath(app),
+      json: withKey,
+      paceKey: appKey(app),
+      signal,
+      reconcile: findOurs,
+    }));
   } catch (err) {
     // A resend after an ambiguous failure meets the name the first attempt took: that machine
     // exists after all (the list had not caught up with it). It is ours: find it, never leave it.
@@ -102,11 +109,22 @@ export async function getMachine(client: FlyClient, app: string, id: string, sig
   return answer.status === 404 ? undefined : answer.body;
 }
 
-export async function listMachines(client: FlyClient, app: string, metadata: Record<string, string>, options: { includeDeleted?: boolean; signal?: AbortSignal } = {}): Promise<FlyMachineObject[]> {
+export async function listMachines(
+  client: FlyClient,
+  app: string,
+  metadata: Record<string, string>,
+  options: { includeDeleted?: boolean; signal?: AbortSignal } = {},
+): Promise<FlyMachineObject[]> {
   const query: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata)) query[`metadata.${key}`] = value;
   if (options.includeDeleted) query.include_deleted = 'true';
-  const { body } = await client.machines.request<FlyMachineObject[]>({ method: 'GET', path: machinesPath(app), query, paceKey: appKey(app), signal: options.signal });
+  const { body } = await client.machines.request<FlyMachineObject[]>({
+    method: 'GET',
+    path: machinesPath(app),
+    query,
+    paceKey: appKey(app),
+    signal: options.signal,
+  });
   // Filter here as well, in case a server honours only some metadata filters: a machine
   // without our labels is never ours (sweep would destroy it, reconcile would adopt it).
   return (body ?? []).filter((m) => Object.entries(metadata).every(([k, v]) => m.config?.metadata?.[k] === v));

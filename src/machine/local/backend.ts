@@ -119,19 +119,23 @@ export class LocalBackend implements Backend {
     const memory = spec.memoryMb * MIB;
     let id: string;
     try {
-      id = await this.api.createContainer(spec.name, {
-        Image: spec.image,
-        // A command replaces the image's whole argv, entrypoint included.
-        Entrypoint: spec.command?.slice(0, 1),
-        Cmd: spec.command?.slice(1),
-        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-        Labels: spec.labels,
-        // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
-        // No log driver: the output reaches us only through the attach below. The default
-        // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
-        // and cap the rate at which it can be read back at ~10 MB/s.
-        HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
-      }, signal);
+      id = await this.api.createContainer(
+        spec.name,
+        {
+          Image: spec.image,
+          // A command replaces the image's whole argv, entrypoint included.
+          Entrypoint: spec.command?.slice(0, 1),
+          Cmd: spec.command?.slice(1),
+          Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+          Labels: spec.labels,
+          // MemorySwap = Memory: no swap on top, so the limit is the limit (OOM, not thrashing).
+          // No log driver: the output reaches us only through the attach below. The default
+          // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
+          // and cap the rate at which it can be read back at ~10 MB/s.
+          HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
+        },
+        signal,
+      );
     } catch (err) {
       if (err instanceof DockerApiError && err.statusCode === 404) {
         throw new AgentMachineError('IMAGE_NOT_FOUND', `Image ${spec.image} is not in the Docker engine (${err.engineMessage}); prepareImage builds it first`);
@@ -160,7 +164,9 @@ export class LocalBackend implements Backend {
     if (Object.keys(labels).length === 0) throw new Error('sweep needs at least one label');
     const { olderThanSeconds } = options;
     const now = Date.now() / 1000;
-    const ids = (await this.api.containersLabelled(labels)).filter((c) => olderThanSeconds === undefined || now - c.created >= olderThanSeconds).map((c) => c.id);
+    const ids = (await this.api.containersLabelled(labels))
+      .filter((c) => olderThanSeconds === undefined || now - c.created >= olderThanSeconds)
+      .map((c) => c.id);
     const results = await Promise.allSettled(ids.map((id) => this.api.removeContainer(id)));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${(r.reason as Error).message}`] : []));
     // One container that will not go must not hide the others that did.

@@ -34,15 +34,28 @@ export interface DockerApiOptions {
 
 /** The engine did not answer within the call's deadline (hung, or far too busy). */
 export class DockerTimeoutError extends AgentMachineError {
-  constructor(readonly host: string, method: string, path: string, readonly seconds: number) {
-    super('DOCKER_API', `Docker engine at ${host} timed out: no answer to ${method} ${path.split('?')[0]} within ${seconds}s. ` +
-      'The engine may be hung or overloaded (docker info shows whether it answers at all).');
+  constructor(
+    readonly host: string,
+    method: string,
+    path: string,
+    readonly seconds: number,
+  ) {
+    super(
+      'DOCKER_API',
+      `Docker engine at ${host} timed out: no answer to ${method} ${path.split('?')[0]} within ${seconds}s. ` +
+        'The engine may be hung or overloaded (docker info shows whether it answers at all).',
+    );
   }
 }
 
 /** The engine answered ≥ 400; `engineMessage` is its own explanation. */
 export class DockerApiError extends AgentMachineError {
-  constructor(readonly statusCode: number, readonly engineMessage: string, method: string, path: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly engineMessage: string,
+    method: string,
+    path: string,
+  ) {
     super('DOCKER_API', `Docker engine answered ${statusCode} to ${method} ${path.split('?')[0]}: ${engineMessage}`);
   }
 }
@@ -92,7 +105,10 @@ export class DockerApi {
   private engineReportsOom: Promise<boolean> | undefined;
 
   /** `host` as in DOCKER_HOST: unix:///path or tcp://host:port. */
-  constructor(readonly host: string = DEFAULT_DOCKER_HOST, options: DockerApiOptions = {}) {
+  constructor(
+    readonly host: string = DEFAULT_DOCKER_HOST,
+    options: DockerApiOptions = {},
+  ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.removeTimeoutMs = options.removeTimeoutMs ?? DEFAULT_REMOVE_TIMEOUT_MS;
     if (host.startsWith('unix://')) {
@@ -285,7 +301,12 @@ export class DockerApi {
     }
   }
 
-  private async send(method: Method, path: string, body: unknown, limits: { signal: AbortSignal; headersTimeout?: number; bodyTimeout?: number }): Promise<Dispatcher.ResponseData> {
+  private async send(
+    method: Method,
+    path: string,
+    body: unknown,
+    limits: { signal: AbortSignal; headersTimeout?: number; bodyTimeout?: number },
+  ): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
     try {
       res = await this.pool.request({
@@ -309,9 +330,12 @@ export class DockerApi {
   private unreachable(err: unknown): AgentMachineError | undefined {
     const code = unreachableCode(err);
     if (!code) return undefined;
-    return this.unavailable(`Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
-      `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
-      `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`, err);
+    return this.unavailable(
+      `Cannot reach the Docker engine at ${this.host} (${code}). Is Docker running on this runner, and may this user use its socket? ` +
+        `GitHub-hosted Linux runners have it; on a self-hosted runner install and start Docker, or set DOCKER_HOST to where ` +
+        `the engine listens (now DOCKER_HOST=${this.host}). Or run on backend: fly.`,
+      err,
+    );
   }
 
   private unavailable(message: string, cause?: unknown): AgentMachineError {

@@ -74,7 +74,10 @@ class Reader {
 
 /** The raw stream after the answer's head. Each chunk is valid until the next is asked for. */
 export class HijackedStream implements AsyncIterable<Buffer> {
-  constructor(private readonly reader: Reader, private readonly first: Buffer) {}
+  constructor(
+    private readonly reader: Reader,
+    private readonly first: Buffer,
+  ) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     if (this.first.length) yield this.first;
@@ -88,7 +91,10 @@ export class HijackedStream implements AsyncIterable<Buffer> {
 }
 
 export class HijackError extends Error {
-  constructor(readonly statusCode: number, readonly body: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly body: string,
+  ) {
     super(`engine answered ${statusCode}`);
   }
 }
