@@ -2,11 +2,13 @@
 // with the real Claude Code CLI, driven by the scripted fake of Anthropic's Messages API on the
 // Docker bridge. What a user sees: the live lines, the outputs, the transcript, the summary, and
 // each way a run fails, named by `failure_reason`.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from '../fakes/anthropic-api.js';
-import { runAction, ROOT, type ActionRun } from '../helpers/action.js';
+import { runAction, ROOT, type ActionOptions, type ActionRun } from '../helpers/action.js';
 import { ensureAgentImage } from '../helpers/agent-image.js';
 import { bridgeGateway } from '../helpers/bridge.js';
 
@@ -25,9 +27,12 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function runAgent(script: FakeAnthropicOptions['script'], inputs: Record<string, string> = {}): Promise<ActionRun> {
+async function runAgent(script: FakeAnthropicOptions['script'], inputs: Record<string, string> = {}, options: ActionOptions = {}): Promise<ActionRun> {
   fake = await startFakeAnthropic({ script, host: gateway });
-  return runAction({ inputs: { prompt: 'Say hello in a file', anthropic_api_key: API_KEY, anthropic_base_url: fake.url, wait_timeout: '300', ...inputs } });
+  return runAction({
+    ...options,
+    inputs: { prompt: 'Say hello in a file', anthropic_api_key: API_KEY, anthropic_base_url: fake.url, wait_timeout: '300', ...inputs },
+  });
 }
 
 /** The step's own log lines between the agent output group's start and end. */
@@ -129,4 +134,44 @@ describe('Claude Code through dist/index.js', () => {
     expect(Number(run.outputs.duration_seconds)).toBeLessThan(60);
     expect(existsSync(run.outputs.log_file)).toBe(true);
   });
+
+  it('a lost runner (main and post steps killed outright) leaves a machine that stops itself at its deadline', { timeout: 240_000 }, async () => {
+    // wait_timeout 5: the machine's own deadline is 5 + 60 s after it started.
+    const run = await runAgent(
+      () => ({ hang: true }),
+      { wait_timeout: '5', idle_timeout: '0' },
+      { signalWhen: '[flaude] running claude', signals: [{ afterMs: 0, signal: 'SIGKILL' }] },
+    );
+    const lostAt = Date.now();
+    expect(run.signal).toBe('SIGKILL');
+    const { id } = JSON.parse(run.state.machine) as { id: string };
+    // No post step: a lost runner runs none. The container is left to itself.
+    expect(containerRunning(id)).toBe(true);
+    while (containerRunning(id) && Date.now() - lostAt < 120_000) await sleep(1000);
+    try {
+      expect(containerRunning(id)).toBe(false);
+      expect(Date.now() - lostAt).toBeLessThan(75_000);
+      // Stopped by its own deadline, as a stop signal would (143), about 65 s after it started.
+      const [exitCode, startedAt, finishedAt] = execFileSync(
+        'docker',
+        ['inspect', '-f', '{{.State.ExitCode}} {{.State.StartedAt}} {{.State.FinishedAt}}', id],
+        { encoding: 'utf8' },
+      )
+        .trim()
+        .split(' ');
+      expect(exitCode).toBe('143');
+      expect((Date.parse(finishedAt) - Date.parse(startedAt)) / 1000).toBeGreaterThanOrEqual(64);
+    } finally {
+      execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+    }
+  });
 });
+
+/** Whether the container still runs (false once it has stopped or is gone). */
+function containerRunning(id: string): boolean {
+  try {
+    return execFileSync('docker', ['inspect', '-f', '{{.State.Running}}', id], { encoding: 'utf8' }).trim() === 'true';
+  } catch {
+    return false;
+  }
+}
