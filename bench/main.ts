@@ -1,5 +1,5 @@
 // npm run bench: every benchmark, then one table and the machine it ran on.
-//   --only pipeline,cold,local,throughput,fly,failures,startup   run some of them
+//   --only pipeline,cold,local,throughput,fly,failures,startup,egress   run some of them
 //   --quick                                      fewer repetitions and 256 MiB of output
 //   --runs N                                     N repetitions of each figure
 import { execFileSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { egressStartup } from './egress.js';
 import { failureEndings } from './failures.js';
 import { flyEconomy, flyExitAndOverhead } from './fly.js';
 import { MB, ROOT, figure, machineInfo, table, type Figure } from './lib.js';
@@ -14,7 +15,7 @@ import { coldStart, localExitAndOverhead, localThroughput } from './local.js';
 import { actionStart, agentStartup } from './startup.js';
 import { runAgentPipeline, runPipeline, type PipelineResult } from './pipeline.js';
 
-const SECTIONS = ['pipeline', 'cold', 'local', 'throughput', 'fly', 'failures', 'startup'] as const;
+const SECTIONS = ['pipeline', 'cold', 'local', 'throughput', 'fly', 'failures', 'startup', 'egress'] as const;
 
 async function pipelineChild(blocks: number, agent = false): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'amt-bench-pipeline-'));
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
 
   await section('failures', () => failureEndings(runs(3, 1)));
   await section('startup', async () => [...(await actionStart(runs(20, 5))), ...(await agentStartup(runs(3, 1)))]);
+  await section('egress', () => egressStartup(runs(10, 3)));
 
   const text = `Machine: ${info}\n\n${table(figures)}\n`;
   console.log(`\n${text}`);

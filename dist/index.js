@@ -69162,7 +69162,15 @@ class LocalBackend {
                 // No log driver: the output reaches us only through the attach below. The default
                 // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
                 // and cap the rate at which it can be read back at ~10 MB/s.
-                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
+                HostConfig: {
+                    Memory: memory,
+                    MemorySwap: memory,
+                    NanoCpus: Math.round(cpus * 1e9),
+                    AutoRemove: false,
+                    LogConfig: { Type: 'none' },
+                    // Only for the allowlist's firewall, set up by root before the agent (which has no capabilities) starts.
+                    ...(spec.netAdmin ? { CapAdd: ['NET_ADMIN'] } : {}),
+                },
             }, signal);
         }
         catch (err) {
@@ -69264,13 +69272,15 @@ function actionRoot() {
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(76760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(83916);
-/* harmony import */ var _protocol_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(38667);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(27194);
-/* harmony import */ var _action_root_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4943);
+/* harmony import */ var _egress_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(99192);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(83916);
+/* harmony import */ var _protocol_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(38667);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(27194);
+/* harmony import */ var _action_root_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4943);
 // inputs → config: every action input read once, validated, and turned into one typed
 // object. Anything wrong raises InvalidConfigError naming the input, before any image or
 // machine is touched.
+
 
 
 
@@ -69290,8 +69300,8 @@ function readConfig(input, env = process.env) {
         repos: parseRepos(input('repos')),
         backend,
         image,
-        dockerfile: (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(text('dockerfile') ?? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,_action_root_js__WEBPACK_IMPORTED_MODULE_5__/* .actionRoot */ .X)(), 'docker', 'Dockerfile')),
-        buildContext: (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(text('build_context') ?? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,_action_root_js__WEBPACK_IMPORTED_MODULE_5__/* .actionRoot */ .X)(), 'docker')),
+        dockerfile: (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(text('dockerfile') ?? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,_action_root_js__WEBPACK_IMPORTED_MODULE_6__/* .actionRoot */ .X)(), 'docker', 'Dockerfile')),
+        buildContext: (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(text('build_context') ?? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,_action_root_js__WEBPACK_IMPORTED_MODULE_6__/* .actionRoot */ .X)(), 'docker')),
         command,
         claudeCodeOauthToken,
         anthropicApiKey,
@@ -69329,10 +69339,15 @@ function readConfig(input, env = process.env) {
         pullRequestNumber: text('pull_request_number') ? positiveInteger('pull_request_number', text('pull_request_number'), Number.MAX_SAFE_INTEGER) : undefined,
         secrets: [],
     };
+    // After the agent settings: the anthropic preset follows anthropic_base_url.
+    config.egress = (0,_egress_js__WEBPACK_IMPORTED_MODULE_2__/* .parseEgress */ .tb)(input('allowed_domains'), input('egress_mode'), {
+        anthropicBaseUrl: config.agent.baseUrl,
+        githubUrls: [env.GITHUB_SERVER_URL, env.GITHUB_API_URL],
+    });
     // `env` is plain, never guessed at from key names; what is secret is said so, in `secrets`.
-    config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)].flatMap((s) => s ? (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .secretForms */ .eo)(s) : []);
+    config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)].flatMap((s) => s ? (0,_secrets_js__WEBPACK_IMPORTED_MODULE_5__/* .secretForms */ .eo)(s) : []);
     if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('app_name', `'${config.fly.appName}' is not a Fly app name (lowercase letters, digits, dashes)`);
     }
     return config;
 }
@@ -69343,12 +69358,12 @@ function readConfig(input, env = process.env) {
  */
 function checkReadyToRun(config, prompt) {
     if (!prompt && !config.command)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt', 'required unless command is set (or a trigger comment gives the task)');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('prompt', 'required unless command is set (or a trigger comment gives the task)');
     if (!config.command && !config.image && !config.claudeCodeOauthToken && !config.anthropicApiKey) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('claude_code_oauth_token', 'the agent image needs credentials: set claude_code_oauth_token or anthropic_api_key (or set command to run something else)');
     }
     if (!config.image && !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(config.dockerfile))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('dockerfile', `${config.dockerfile} does not exist`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('dockerfile', `${config.dockerfile} does not exist`);
     if (config.backend === 'fly')
         flyTarget(config);
 }
@@ -69356,14 +69371,14 @@ function checkReadyToRun(config, prompt) {
 function flyTarget(config) {
     const { appName, apiToken } = config.fly;
     if (!appName)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('app_name', 'required when backend is fly');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('app_name', 'required when backend is fly');
     if (!apiToken)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('fly_api_token', 'required when backend is fly (or set FLY_API_TOKEN in the environment)');
     return { appName, apiToken };
 }
 function readPrompt(prompt, promptFile) {
     if (prompt && promptFile)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt_file', 'set either prompt or prompt_file, not both');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('prompt_file', 'set either prompt or prompt_file, not both');
     if (!promptFile)
         return prompt;
     let content;
@@ -69371,10 +69386,10 @@ function readPrompt(prompt, promptFile) {
         content = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(promptFile, 'utf8');
     }
     catch (err) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt_file', `cannot read ${promptFile}: ${err.code ?? err}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('prompt_file', `cannot read ${promptFile}: ${err.code ?? err}`);
     }
     if (!content.trim())
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('prompt_file', `${promptFile} is empty`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('prompt_file', `${promptFile} is empty`);
     return content;
 }
 function parseCommand(raw) {
@@ -69385,10 +69400,10 @@ function parseCommand(raw) {
         parsed = JSON.parse(raw);
     }
     catch {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('command', `must be a JSON array of strings, like ["bash","-c","make fix"]; got ${raw}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('command', `must be a JSON array of strings, like ["bash","-c","make fix"]; got ${raw}`);
     }
     if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('command', `must be a non-empty JSON array of strings; got ${raw}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('command', `must be a non-empty JSON array of strings; got ${raw}`);
     }
     return parsed;
 }
@@ -69397,16 +69412,16 @@ function parseRepos(raw) {
         const [url, branch, dir, ...extra] = line.split(/\s+/);
         // Checked first, and the line not quoted: no secret exists yet to redact it from the error.
         if (/^(https?:\/\/[^/]*@|[a-z+]+:\/\/[^/@:]*:[^/@]*@)/i.test(url))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `line ${n}: put credentials in github_token, not in the URL`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('repos', `line ${n}: put credentials in github_token, not in the URL`);
         const at = `line ${n} ('${line}')`;
         if (extra.length)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at} has more than URL BRANCH DIR`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('repos', `${at} has more than URL BRANCH DIR`);
         if (!/^(https?:\/\/|file:\/\/|ssh:\/\/|git@)\S+$/.test(url))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at}: '${url}' is not an https, ssh or file URL`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('repos', `${at}: '${url}' is not an https, ssh or file URL`);
         if (branch && branch !== '-' && !validRef(branch))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at}: '${branch}' is not a valid branch name`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('repos', `${at}: '${branch}' is not a valid branch name`);
         if (dir && ((0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(dir) || dir.split('/').includes('..')))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('repos', `${at}: directory '${dir}' must be relative and stay inside the workspace`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('repos', `${at}: directory '${dir}' must be relative and stay inside the workspace`);
         return { url, ...(branch && branch !== '-' ? { branch } : {}), ...(dir ? { target_dir: dir } : {}) };
     });
 }
@@ -69420,16 +69435,16 @@ function parseEnv(name, raw) {
         const eq = line.indexOf('=');
         const key = eq > 0 ? line.slice(0, eq).trim() : '';
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `line ${n} is not KEY=VALUE with a shell-style KEY (letters, digits, _)`);
-        if ((0,_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .isReserved */ .Bs)(key))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `line ${n}: ${key} is set by the action itself; use its own input instead`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, `line ${n} is not KEY=VALUE with a shell-style KEY (letters, digits, _)`);
+        if ((0,_protocol_js__WEBPACK_IMPORTED_MODULE_4__/* .isReserved */ .Bs)(key))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, `line ${n}: ${key} is set by the action itself; use its own input instead`);
         env[key] = line.slice(eq + 1);
     }
     return env;
 }
 function parseModel(model) {
     if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]*$/.test(model))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('model', `'${model}' is not a model name (like claude-sonnet-4-5 or opus)`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('model', `'${model}' is not a model name (like claude-sonnet-4-5 or opus)`);
     return model;
 }
 /** One tool rule a line or comma; a comma inside parentheses (`Bash(git diff:*)`) belongs to the rule. */
@@ -69453,7 +69468,7 @@ function parseTools(name, raw) {
     const rules = tools.filter(Boolean);
     const bad = rules.find((rule) => !/^[A-Za-z_][\w-]*(__[\w-]+)*(\(.*\))?$/.test(rule));
     if (bad !== undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${bad}' is not a tool rule (a tool name, optionally with a pattern: Bash(npm test:*))`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, `'${bad}' is not a tool rule (a tool name, optionally with a pattern: Bash(npm test:*))`);
     return rules;
 }
 /** Flags the bundled image sets itself: `claude_args` may not change how the run is read. */
@@ -69490,12 +69505,12 @@ function parseClaudeArgs(raw) {
             current = (current ?? '') + char;
     }
     if (quote)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('claude_args', `an opening ${quote} is never closed`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('claude_args', `an opening ${quote} is never closed`);
     if (current !== undefined)
         args.push(current);
     const fixed = args.find((arg) => FIXED_CLAUDE_FLAGS.includes(arg.split('=')[0]));
     if (fixed)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('claude_args', `${fixed.split('=')[0]} is set by the action itself`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('claude_args', `${fixed.split('=')[0]} is set by the action itself`);
     return args;
 }
 function parseBaseUrl(raw) {
@@ -69506,24 +69521,24 @@ function parseBaseUrl(raw) {
         url = new URL(raw);
     }
     catch {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('anthropic_base_url', 'is not a URL (like https://llm-gateway.example.com)');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('anthropic_base_url', 'is not a URL (like https://llm-gateway.example.com)');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('anthropic_base_url', `must be an http or https URL, not ${url.protocol}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('anthropic_base_url', `must be an http or https URL, not ${url.protocol}`);
     // Not quoted: what sits there could be a credential.
     if (url.username || url.password)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('anthropic_base_url', 'must not carry credentials; use anthropic_api_key or claude_code_oauth_token');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('anthropic_base_url', 'must not carry credentials; use anthropic_api_key or claude_code_oauth_token');
     return raw.replace(/\/+$/, '');
 }
 function parseRegion(region) {
     if (!/^[a-z]{3}$/.test(region))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo('region', `'${region}' is not a Fly region code (three lowercase letters, like iad)`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo('region', `'${region}' is not a Fly region code (three lowercase letters, like iad)`);
     return region;
 }
 function oneOf(input, name, allowed, fallback) {
     const value = (input(name).trim() || fallback).toLowerCase();
     if (!allowed.includes(value))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${value}' is not one of ${allowed.join(', ')}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, `'${value}' is not one of ${allowed.join(', ')}`);
     return value;
 }
 function parseBoolean(name, raw) {
@@ -69531,7 +69546,7 @@ function parseBoolean(name, raw) {
         return true;
     if (/^(false|no|off)$/i.test(raw))
         return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a boolean (true or false)`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a boolean (true or false)`);
 }
 /** GitHub's longest job (self-hosted, 5 days); also well inside what a timer can count. */
 const MAX_SECONDS = 5 * 24 * 3600;
@@ -69539,19 +69554,19 @@ function seconds(name, raw, { zeroMeansNever = false } = {}) {
     const value = Number(raw);
     const allowed = zeroMeansNever ? value >= 0 : value > 0;
     if (!/^\d+(\.\d+)?$/.test(raw) || !allowed || value > MAX_SECONDS) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a number of seconds ${zeroMeansNever ? 'from 0 (off)' : 'above 0'} up to ${MAX_SECONDS} (5 days)`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a number of seconds ${zeroMeansNever ? 'from 0 (off)' : 'above 0'} up to ${MAX_SECONDS} (5 days)`);
     }
     return value;
 }
 function nonNegativeInteger(name, raw, max) {
     if (!/^\d+$/.test(raw) || Number(raw) > max)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a whole number from 0 to ${max}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, `'${raw}' is not a whole number from 0 to ${max}`);
     return Number(raw);
 }
 function positiveInteger(name, raw, max) {
     const value = nonNegativeInteger(name, raw, max);
     if (value === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidConfigError */ .uo(name, 'must be at least 1');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InvalidConfigError */ .uo(name, 'must be at least 1');
     return value;
 }
 function lines(raw) {
@@ -69559,6 +69574,279 @@ function lines(raw) {
         .split(/\r?\n/)
         .map((line, i) => ({ line: line.trim(), n: i + 1 }))
         .filter(({ line }) => line && !line.startsWith('#'));
+}
+
+
+/***/ }),
+
+/***/ 99192:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   OJ: () => (/* binding */ readEgress),
+/* harmony export */   QL: () => (/* binding */ hostPort),
+/* harmony export */   bK: () => (/* binding */ egressErrorLines),
+/* harmony export */   tb: () => (/* binding */ parseEgress)
+/* harmony export */ });
+/* unused harmony exports PRESETS, DEFAULT_PRESETS, MAX_BLOCKED, egressFrom, blockedWarning, blockedErrorLine */
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77030);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(83916);
+// The agent machine's network allowlist (issue 12): `allowed_domains` and `egress_mode` read
+// into the concrete list the image enforces (FLAUDE_EGRESS_ALLOW, presets expanded here so no
+// preset name reaches the image), and what the image reports back: the mode in force
+// (`[flaude:egress:MODE]`) and the hosts it blocked (`[flaude:blocked:JSON]`).
+
+
+/** Hosts the GitHub preset needs: git over https, the API, raw files, release assets, packages. */
+const GITHUB_HOSTS = ['github.com', '*.github.com', '*.githubusercontent.com', 'ghcr.io'];
+/**
+ * Each preset's hosts. `*.name` covers every name under `name` (not `name` itself). The
+ * GitHub and Anthropic presets add the run's own servers (GHES, an LLM gateway) when given.
+ */
+const PRESETS = {
+    github: GITHUB_HOSTS,
+    anthropic: ['api.anthropic.com'],
+    npm: ['registry.npmjs.org', 'registry.yarnpkg.com', 'repo.yarnpkg.com'],
+    pypi: ['pypi.org', 'files.pythonhosted.org'],
+    go: ['proxy.golang.org', 'sum.golang.org'],
+    crates: ['crates.io', 'index.crates.io', 'static.crates.io', 'static.rust-lang.org'],
+    rubygems: ['rubygems.org', 'index.rubygems.org'],
+    debian: ['deb.debian.org', 'security.debian.org'],
+};
+/** `defaults`: GitHub, the model API and the common language registries (apt needs root, which the agent isn't). */
+const DEFAULT_PRESETS = ['github', 'anthropic', 'npm', 'pypi', 'go', 'crates', 'rubygems'];
+/**
+ * `allowed_domains` and `egress_mode` as the run will use them, or undefined for `*` (no
+ * allowlist). An entry that is not a domain, `*.domain`, address, CIDR or preset raises
+ * InvalidConfigError naming the input and the entry.
+ */
+function parseEgress(allowedDomains, egressMode, context = {}) {
+    const mode = (egressMode.trim() || 'enforce').toLowerCase();
+    if (mode !== 'enforce' && mode !== 'audit')
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('egress_mode', `'${egressMode.trim()}' is not one of enforce, audit`);
+    const entries = allowedDomains
+        .split(/[\n,]/)
+        .map((entry) => entry.trim())
+        .filter((entry) => entry && !entry.startsWith('#'));
+    if (!entries.length)
+        entries.push('defaults');
+    if (entries.includes('*')) {
+        if (entries.length > 1)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('allowed_domains', "'*' turns the allowlist off and can't be combined with other entries");
+        return undefined;
+    }
+    const allow = new Set();
+    for (const entry of entries)
+        for (const concrete of expand(entry, context))
+            allow.add(concrete);
+    return {
+        allow: [...allow].filter((entry) => !coveredByWildcard(entry, allow)),
+        mode,
+        isDefault: entries.length === 1 && entries[0].toLowerCase() === 'defaults',
+    };
+}
+/** `api.github.com` next to `*.github.com` says nothing more (a runner's own API URL, say). */
+function coveredByWildcard(entry, allow) {
+    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIP)(entry) || entry.includes('/'))
+        return false;
+    const labels = entry.replace(/^\*\./, '').split('.');
+    for (let i = 1; i < labels.length; i++)
+        if (allow.has(`*.${labels.slice(i).join('.')}`))
+            return true;
+    return false;
+}
+function expand(entry, context) {
+    const name = entry.toLowerCase();
+    if (name === 'defaults')
+        return DEFAULT_PRESETS.flatMap((preset) => expand(preset, context));
+    if (name in PRESETS) {
+        const extra = name === 'github' ? (context.githubUrls ?? []).map(hostOf) : name === 'anthropic' && context.anthropicBaseUrl ? [hostOf(context.anthropicBaseUrl)] : [];
+        return [...PRESETS[name], ...extra.filter((host) => !!host)];
+    }
+    return [concreteEntry(entry)];
+}
+/** A URL's host as an allowlist entry (IPv6 without its brackets). */
+function hostOf(url) {
+    if (!url)
+        return undefined;
+    try {
+        const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+        return host || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** One entry written by the workflow, checked and normalised (lowercase, no trailing dot, CIDR at its network address). */
+function concreteEntry(entry) {
+    // A URL may carry credentials: name the problem without quoting it.
+    if (entry.includes('://') || entry.includes('@'))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('allowed_domains', 'an entry is a URL or holds an @: give only the host name (api.example.com)');
+    const bad = (why) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('allowed_domains', `'${entry}' ${why}`);
+    const bare = entry.replace(/^\[(.*)\]$/, '$1');
+    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIP)(bare) && !bare.includes('%'))
+        return bare.toLowerCase();
+    if (entry.includes('/'))
+        return cidr(entry, bad);
+    const wildcard = entry.startsWith('*.');
+    const name = (wildcard ? entry.slice(2) : entry).toLowerCase();
+    if (name.includes('*'))
+        throw bad('has a * that is not a whole first label (*.example.com)');
+    if (/:\d+$/.test(name))
+        throw bad('has a port: entries allow a host on every port');
+    // A trailing dot marks a name as complete: the way to allow a single-label host (`db.`).
+    const complete = name.endsWith('.');
+    const labels = (complete ? name.slice(0, -1) : name).split('.');
+    if (!labels.every((label) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(label)) || labels.join('.').length > 253)
+        throw bad('is not a domain name, *.domain, IP address, CIDR or preset');
+    if (labels.length === 1 && !complete)
+        throw bad(`is neither a preset (defaults, ${Object.keys(PRESETS).join(', ')}) nor a full domain name; write a single-label host with a trailing dot ('${name}.')`);
+    return `${wildcard ? '*.' : ''}${labels.join('.')}`;
+}
+/** `ADDRESS/PREFIX`, with the host bits cleared (`10.1.2.3/8` → `10.0.0.0/8`). */
+function cidr(entry, bad) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const version = (0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIP)(address);
+    const bits = version === 4 ? 32 : 128;
+    if (!version || rest.length || !/^\d{1,3}$/.test(prefix) || Number(prefix) > bits)
+        throw bad('is not an address/prefix CIDR (10.0.0.0/8, fd00::/8)');
+    const value = toBigInt(address) & (((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - Number(prefix))) - 1n));
+    return `${fromBigInt(value, version)}/${Number(prefix)}`;
+}
+function toBigInt(address) {
+    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIPv4)(address))
+        return address.split('.').reduce((sum, octet) => (sum << 8n) + BigInt(octet), 0n);
+    // IPv6: expand `::`, and an IPv4 tail (::ffff:1.2.3.4) into two groups.
+    let text = address.toLowerCase();
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (v4) {
+        const n = toBigInt(v4[1]);
+        text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = text.split('::');
+    const groups = (part) => (part ? part.split(':') : []);
+    const missing = 8 - groups(head).length - groups(tail).length;
+    const all = tail === undefined ? groups(head) : [...groups(head), ...Array(missing).fill('0'), ...groups(tail)];
+    return all.reduce((sum, group) => (sum << 16n) + BigInt(`0x${group}`), 0n);
+}
+function fromBigInt(value, version) {
+    if (version === 4)
+        return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+    const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+    // The longest run of zero groups (two or more) becomes `::`, as RFC 5952 writes it.
+    let best = { at: -1, length: 1 };
+    for (let i = 0; i < 8; i++) {
+        let length = 0;
+        while (groups[i + length] === '0')
+            length++;
+        if (length > best.length)
+            best = { at: i, length };
+    }
+    if (best.at === -1)
+        return groups.join(':');
+    return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
+}
+/** The image lists at most this many hosts; more in a marker is not the image's doing. */
+const MAX_BLOCKED = 50;
+const MAX_HOST = 253;
+/**
+ * `[flaude:egress:MODE]` and `[flaude:blocked:JSON]`, read strictly: an entry that is not a
+ * printable host of at most 253 characters, a port 0–65535 and a positive count is dropped, and
+ * at most 50 are kept. With the bundled image the nonce means only its privileged phase wrote
+ * them; without one (another image) they are that image's word.
+ */
+function egressFrom(markers) {
+    const announced = markers.get('egress');
+    const mode = announced === 'enforce' || announced === 'audit' ? announced : undefined;
+    const raw = markers.get('blocked');
+    if (raw === undefined)
+        return { mode, blocked: [], unreadable: false };
+    let parsed;
+    try {
+        parsed = JSON.parse(raw);
+    }
+    catch {
+        return { mode, blocked: [], unreadable: true };
+    }
+    if (!Array.isArray(parsed))
+        return { mode, blocked: [], unreadable: true };
+    const blocked = parsed.flatMap((item) => {
+        const entry = readBlocked(item);
+        return entry ? [entry] : [];
+    });
+    return { mode, blocked: blocked.slice(0, MAX_BLOCKED), unreadable: false };
+}
+function readBlocked(item) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+        return undefined;
+    const { host, port, count } = item;
+    // Printable ASCII only: no control character, no space, nothing a terminal or renderer acts on.
+    if (typeof host !== 'string' || !host.length || host.length > MAX_HOST || !/^[\x21-\x7e]+$/.test(host))
+        return undefined;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+        return undefined;
+    if (!(Number.isSafeInteger(count) && count > 0))
+        return undefined;
+    return port === undefined ? { host, count: count } : { host, port: port, count: count };
+}
+/** `host:port`, `[v6]:port`, or the bare host for a refused lookup. */
+function hostPort({ host, port }) {
+    if (port === undefined)
+        return host;
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+/** The warning each blocked host gets in the step's log. */
+function blockedWarning(blocked, mode) {
+    const attempts = `${blocked.count} attempt${blocked.count === 1 ? '' : 's'}`;
+    const what = blocked.port === undefined ? 'DNS lookup' : 'connection';
+    return mode === 'audit'
+        ? `Network access that allowed_domains would have blocked (egress_mode: audit): ${hostPort(blocked)} (${what}, ${attempts})`
+        : `Blocked network access: ${hostPort(blocked)} (${what}, ${attempts}); add the host to allowed_domains if the agent needs it`;
+}
+/** The line a failed run's error gets when the allowlist blocked something: a blocked registry is the usual cause. */
+function blockedErrorLine(blocked) {
+    if (!blocked.length)
+        return undefined;
+    const hosts = blocked.length === 1 ? '1 host was' : `${blocked.length} hosts were`;
+    return `${hosts} blocked by allowed_domains (first: ${hostPort(blocked[0])}); a blocked registry is the usual cause (see blocked_hosts)`;
+}
+/**
+ * The outcome's `egress`, with a warning for each blocked host and for an allowlist that was
+ * asked for but never confirmed. Host names go through `redact`: a hostile agent can spell a
+ * secret as a DNS name.
+ */
+function readEgress(markers, { requested, bundledImage, ranAgent, redact, warn }) {
+    const report = egressFrom(markers);
+    if (report.unreadable)
+        warn("The image's list of blocked hosts ([flaude:blocked:…]) was not a JSON list the action reads; blocked_hosts is empty");
+    if (requested && !report.mode) {
+        if (bundledImage && ranAgent)
+            warn('The network allowlist (allowed_domains) was not confirmed: the image never reported it in force ([flaude:egress:…]) before the agent ran');
+        else if (!bundledImage && !requested.isDefault)
+            warn('allowed_domains is enforced by the bundled image only (or one built from `dockerfile`): the machine of an `image` of your own runs with its network unrestricted');
+    }
+    else if (requested && report.mode !== requested.mode) {
+        warn(`egress_mode ${requested.mode} was asked for, but the image put ${report.mode} in force`);
+    }
+    const mode = report.mode ?? (report.blocked.length ? (requested?.mode ?? 'enforce') : undefined);
+    if (!mode)
+        return undefined;
+    const blocked = report.blocked.map((entry) => ({ ...entry, host: redact(entry.host) }));
+    for (const entry of blocked)
+        warn(blockedWarning(entry, mode));
+    return { mode, blocked };
+}
+/** What a failed run's error adds about the allowlist: the setup that failed, or what it blocked. */
+function egressErrorLines(failureReason, egress, backend) {
+    if (failureReason === 'egress_setup')
+        return [
+            `The network allowlist (allowed_domains) could not be set up in the machine, so the agent never started${backend === 'local' ? ': the container gets CAP_NET_ADMIN for it, and the host kernel must have nf_tables' : ''}. allowed_domains: '*' runs without it.`,
+        ];
+    if (!failureReason || failureReason === 'cancelled' || egress?.mode !== 'enforce')
+        return [];
+    const line = blockedErrorLine(egress.blocked);
+    return line ? [line] : [];
 }
 
 
@@ -69864,6 +70152,8 @@ var core = __nccwpck_require__(77094);
 var backends = __nccwpck_require__(83491);
 // EXTERNAL MODULE: ./src/config/config.ts
 var config_config = __nccwpck_require__(81122);
+// EXTERNAL MODULE: ./src/egress.ts
+var src_egress = __nccwpck_require__(99192);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(83916);
 // EXTERNAL MODULE: external "node:fs"
@@ -70070,6 +70360,7 @@ function formatDuration(seconds) {
 
 
 
+
 const TRUSTED = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
 /** GitHub's comment edits are a courtesy to readers, not a live feed: at most one per this. */
 const PROGRESS_INTERVAL_MS = 30_000;
@@ -70240,10 +70531,32 @@ function finishedText(view, o, openedPullRequest) {
         lines.push(o.error.split('\n')[0]);
     if (o.headMoved)
         lines.push(`The branch moved on to \`${o.headMoved.slice(0, 12)}\` after this run was accepted; the run worked on the commit it was accepted for.`, '');
+    const network = blockedSection(o);
+    if (network)
+        lines.push(network, '');
     lines.push(changes(view, o, openedPullRequest), '', startedBy(view, o.backend, o.machineId));
     if (!ok && o.logTail.length)
         lines.push('', logDetails(o.logTail));
     return lines.join('\n');
+}
+/** At most this many blocked hosts are listed in the comment; the summary and blocked_hosts have them all. */
+const MAX_COMMENT_HOSTS = 10;
+/** The hosts the allowlist blocked, each in code so a hostile name can't turn into markdown, a link or a mention. */
+function blockedSection(o) {
+    const hosts = o.egress?.blocked ?? [];
+    if (!hosts.length)
+        return '';
+    const audit = o.egress?.mode === 'audit';
+    const items = hosts
+        .slice(0, MAX_COMMENT_HOSTS)
+        .map((h) => `- ${inlineCode((0,src_egress/* hostPort */.QL)(h))}: ${h.port === undefined ? 'DNS lookup' : 'connection'}, ${h.count} attempt${h.count === 1 ? '' : 's'}`);
+    if (hosts.length > MAX_COMMENT_HOSTS)
+        items.push(`- and ${hosts.length - MAX_COMMENT_HOSTS} more (see the job summary)`);
+    return [
+        '**Blocked network access**',
+        audit ? '`egress_mode: audit`: these were let through, and `allowed_domains` would have blocked them.' : '`allowed_domains` blocked these:',
+        ...items,
+    ].join('\n');
 }
 function changes(view, o, openedPullRequest) {
     if (o.pushed) {
@@ -70782,6 +71095,8 @@ function setOutputs(outcome, pr = {}) {
         transcript_file: outcome.transcriptFile,
         artifact_url: outcome.artifactUrl,
         failure_reason: outcome.failureReason,
+        // Audit mode's too: what the allowlist would have blocked is what a workflow needs to tune it.
+        blocked_hosts: JSON.stringify(outcome.egress?.blocked ?? []),
     };
     for (const [name, value] of Object.entries(outputs))
         core.setOutput(name, value ?? '');
@@ -70818,7 +71133,9 @@ async function writeSummary(outcome, links = {}) {
     await core.summary.addRaw(summaryHtml(outcome, links)).write();
 }
 function summaryHtml(outcome, links = {}) {
-    return [headline(outcome), usage(outcome), activity(outcome), pushed(outcome, links), details(outcome, links), logTail(outcome)].filter(Boolean).join('\n');
+    return [headline(outcome), usage(outcome), activity(outcome), pushed(outcome, links), blocked(outcome), details(outcome, links), logTail(outcome)]
+        .filter(Boolean)
+        .join('\n');
 }
 function headline(o) {
     const reason = o.failureReason ? ` (${o.failureReason})` : '';
@@ -70881,6 +71198,17 @@ function pushed(o, links) {
         parts.push(table([['File', 'Added', 'Removed'], ...files.slice(0, MAX_FILES).map((f) => [code(summary_clip(f.path, MAX_ITEM_CHARS)), count(f.added), count(f.removed)])]));
     return parts.join('\n');
 }
+/** The hosts the allowlist blocked (or, in audit mode, let through), as the image counted them. */
+function blocked(o) {
+    const hosts = o.egress?.blocked ?? [];
+    if (!hosts.length)
+        return '';
+    const intro = o.egress?.mode === 'audit'
+        ? '<p><code>egress_mode</code> is <code>audit</code>: these were let through, and <code>allowed_domains</code> would have blocked them.</p>'
+        : '<p><code>allowed_domains</code> blocked these; add a host to it if the agent needs it.</p>';
+    const rows = hosts.map((h) => [code(h.host), h.port === undefined ? 'DNS lookup' : String(h.port), String(h.count)]);
+    return ['<h3>Blocked network access</h3>', intro, table([['Host', 'Port', 'Attempts'], ...rows])].join('\n');
+}
 function details(o, links) {
     const exit = o.exitCode === null ? 'unknown' : String(o.exitCode);
     const rows = [
@@ -70894,6 +71222,9 @@ function details(o, links) {
     ];
     if (o.oomKilled)
         rows.push(['Out of memory', 'yes: the machine was OOM-killed']);
+    const blockedCount = o.egress?.blocked.length;
+    if (o.egress)
+        rows.push(['Network allowlist', `${o.egress.mode}, ${blockedCount ? `${blockedCount} host${blockedCount === 1 ? '' : 's'} blocked` : 'nothing blocked'}`]);
     if (o.headMoved)
         rows.push(['Branch moved', `to ${code(o.headMoved.slice(0, 12))} after the run was accepted; the run worked on the accepted commit`]);
     if (o.agent?.sessionId)
@@ -70947,7 +71278,7 @@ function attr(text) {
 
 ;// CONCATENATED MODULE: ./src/run/failure-reason.ts
 /** The bundled image's own exit codes (docker/entrypoint.sh); any other image's codes are its own. */
-const IMAGE_EXIT_REASONS = { 2: 'bad_input', 3: 'clone_failed', 4: 'push_failed' };
+const IMAGE_EXIT_REASONS = { 2: 'bad_input', 3: 'clone_failed', 4: 'push_failed', 5: 'egress_setup' };
 function failureReason({ conclusion, failure, agent, bundledImage }) {
     if (conclusion === 'success' || conclusion === 'skipped')
         return undefined;
@@ -72293,6 +72624,9 @@ function machineSpec(config, plan, { prompt, image, runKey, markerNonce }) {
         markerNonce,
         // Past wait_timeout the action destroys the machine; this covers a runner that is gone.
         deadlineSeconds: config.waitTimeoutSeconds + DEADLINE_GRACE_SECONDS,
+        // Only the bundled entrypoint (or one built from `dockerfile`) enforces it; another image's
+        // root would only gain CAP_NET_ADMIN on the shared bridge.
+        egress: config.egress && !config.image ? { allow: config.egress.allow, mode: config.egress.mode } : undefined,
     });
     const attempt = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
     return {
@@ -72303,6 +72637,8 @@ function machineSpec(config, plan, { prompt, image, runKey, markerNonce }) {
         labels: (0,step_state/* labelsFor */.dS)(runKey),
         cpus: config.fly.cpus,
         memoryMb: config.fly.memoryMb,
+        // The firewall needs it exactly when the allowlist is sent.
+        netAdmin: env.FLAUDE_EGRESS_ALLOW !== undefined,
     };
 }
 
@@ -72310,6 +72646,7 @@ function machineSpec(config, plan, { prompt, image, runKey, markerNonce }) {
 // machine → result, with everything that watches the run: the log sink (live lines, log file,
 // transcript), the idle and fatal-API watchdogs, the PR comment's progress, the saved state the
 // post step cleans up by, and the push the image reports, checked against the remote.
+
 
 
 
@@ -72362,6 +72699,13 @@ async function runOnMachine(backend, { config, plan, prompt, image, secrets, pul
     core.endGroup();
     const pushed = await confirmedPush((0,protocol/* pushedFrom */.ey)(sink.markers, plan.pushBranch), plan.repos[0]?.url, config.githubToken, session.warn);
     const changedFiles = pushed && (0,protocol/* diffstatFrom */.Kc)(sink.markers);
+    const egress = (0,src_egress/* readEgress */.OJ)(sink.markers, {
+        requested: config.egress,
+        bundledImage: !config.image,
+        ranAgent: ranAgent(result, stats()),
+        redact: (text) => secrets.redact(text),
+        warn: session.warn,
+    });
     return {
         ...notRun(config.backend),
         image,
@@ -72372,14 +72716,26 @@ async function runOnMachine(backend, { config, plan, prompt, image, secrets, pul
         pushed,
         changedFiles,
         headMoved: sink.markers.get('head-moved'),
+        egress,
         agent: stats(),
     };
+}
+/** The bundled image's exits before its agent starts: bad input, clone failed, firewall not set up. */
+const SETUP_EXITS = new Set([2, 3, 5]);
+/** Whether the machine got as far as the agent: it printed an event, or exited in a way only a started run does. */
+function ranAgent(result, stats) {
+    if (!result.machineId)
+        return false;
+    if (stats?.events)
+        return true;
+    return result.exitCode != null && result.exitCode !== 130 && result.exitCode !== 143 && !SETUP_EXITS.has(result.exitCode);
 }
 
 // EXTERNAL MODULE: ./src/session.ts
 var src_session = __nccwpck_require__(92927);
 ;// CONCATENATED MODULE: ./src/main.ts
 // The path of one run: inputs → config → image → machine → result → report.
+
 
 
 
@@ -72450,8 +72806,10 @@ async function execute({ config, plan, prompt }, audience, session) {
 async function report(outcome, audience, session) {
     const { secrets } = audience;
     const reason = failureReason({ ...outcome, bundledImage: audience.bundledImage });
+    // Right under the first line, above any log tail: a blocked registry is the usual cause of a failure under the allowlist.
+    const egressLines = (0,src_egress/* egressErrorLines */.bK)(reason, outcome.egress, outcome.backend);
     const error = outcome.failure &&
-        secrets.redact(reason ? outcome.failure.message.replace(/^.*/, (first) => `${first} (failure_reason: ${reason})`) : outcome.failure.message);
+        secrets.redact(outcome.failure.message.replace(/^.*/, (first) => [reason ? `${first} (failure_reason: ${reason})` : first, ...egressLines].join('\n')));
     const counted = { ...outcome, failureReason: reason, error, durationSeconds: session.elapsedSeconds() };
     const final = { ...counted, artifactUrl: audience.uploadArtifacts ? await uploadRunFiles(counted, session.warn) : undefined };
     session.issueHeld(secrets);
@@ -72521,6 +72879,10 @@ function machineEnv(inputs) {
     set('FLAUDE_MARKER_NONCE', inputs.markerNonce);
     if (inputs.deadlineSeconds)
         env.FLAUDE_DEADLINE_SECONDS = String(Math.ceil(inputs.deadlineSeconds));
+    if (inputs.egress) {
+        env.FLAUDE_EGRESS_ALLOW = inputs.egress.allow.join('\n');
+        env.FLAUDE_EGRESS_MODE = inputs.egress.mode;
+    }
     if (inputs.agent) {
         const args = claudeArgs(inputs.agent);
         if (args.length)

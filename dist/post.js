@@ -69162,7 +69162,15 @@ class LocalBackend {
                 // No log driver: the output reaches us only through the attach below. The default
                 // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
                 // and cap the rate at which it can be read back at ~10 MB/s.
-                HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
+                HostConfig: {
+                    Memory: memory,
+                    MemorySwap: memory,
+                    NanoCpus: Math.round(cpus * 1e9),
+                    AutoRemove: false,
+                    LogConfig: { Type: 'none' },
+                    // Only for the allowlist's firewall, set up by root before the agent (which has no capabilities) starts.
+                    ...(spec.netAdmin ? { CapAdd: ['NET_ADMIN'] } : {}),
+                },
             }, signal);
         }
         catch (err) {
@@ -69267,6 +69275,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/egress.ts
+var egress = __nccwpck_require__(9192);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 ;// CONCATENATED MODULE: ./src/protocol.ts
@@ -69314,6 +69324,10 @@ function machineEnv(inputs) {
     set('FLAUDE_MARKER_NONCE', inputs.markerNonce);
     if (inputs.deadlineSeconds)
         env.FLAUDE_DEADLINE_SECONDS = String(Math.ceil(inputs.deadlineSeconds));
+    if (inputs.egress) {
+        env.FLAUDE_EGRESS_ALLOW = inputs.egress.allow.join('\n');
+        env.FLAUDE_EGRESS_MODE = inputs.egress.mode;
+    }
     if (inputs.agent) {
         const args = claudeArgs(inputs.agent);
         if (args.length)
@@ -69418,6 +69432,7 @@ var action_root = __nccwpck_require__(4943);
 
 
 
+
 function readConfig(input, env = process.env) {
     const text = (name) => input(name).trim() || undefined;
     const backend = oneOf(input, 'backend', ['local', 'fly'], 'local');
@@ -69470,6 +69485,11 @@ function readConfig(input, env = process.env) {
         pullRequestNumber: text('pull_request_number') ? positiveInteger('pull_request_number', text('pull_request_number'), Number.MAX_SAFE_INTEGER) : undefined,
         secrets: [],
     };
+    // After the agent settings: the anthropic preset follows anthropic_base_url.
+    config.egress = (0,egress/* parseEgress */.tb)(input('allowed_domains'), input('egress_mode'), {
+        anthropicBaseUrl: config.agent.baseUrl,
+        githubUrls: [env.GITHUB_SERVER_URL, env.GITHUB_API_URL],
+    });
     // `env` is plain, never guessed at from key names; what is secret is said so, in `secrets`.
     config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)].flatMap((s) => s ? (0,secrets/* secretForms */.eo)(s) : []);
     if (config.fly.appName && !/^[a-z0-9][a-z0-9-]*$/.test(config.fly.appName)) {
@@ -69700,6 +69720,276 @@ function lines(raw) {
         .split(/\r?\n/)
         .map((line, i) => ({ line: line.trim(), n: i + 1 }))
         .filter(({ line }) => line && !line.startsWith('#'));
+}
+
+
+/***/ }),
+
+/***/ 9192:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   tb: () => (/* binding */ parseEgress)
+/* harmony export */ });
+/* unused harmony exports PRESETS, DEFAULT_PRESETS, MAX_BLOCKED, egressFrom, hostPort, blockedWarning, blockedErrorLine, readEgress, egressErrorLines */
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7030);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+// The agent machine's network allowlist (issue 12): `allowed_domains` and `egress_mode` read
+// into the concrete list the image enforces (FLAUDE_EGRESS_ALLOW, presets expanded here so no
+// preset name reaches the image), and what the image reports back: the mode in force
+// (`[flaude:egress:MODE]`) and the hosts it blocked (`[flaude:blocked:JSON]`).
+
+
+/** Hosts the GitHub preset needs: git over https, the API, raw files, release assets, packages. */
+const GITHUB_HOSTS = ['github.com', '*.github.com', '*.githubusercontent.com', 'ghcr.io'];
+/**
+ * Each preset's hosts. `*.name` covers every name under `name` (not `name` itself). The
+ * GitHub and Anthropic presets add the run's own servers (GHES, an LLM gateway) when given.
+ */
+const PRESETS = {
+    github: GITHUB_HOSTS,
+    anthropic: ['api.anthropic.com'],
+    npm: ['registry.npmjs.org', 'registry.yarnpkg.com', 'repo.yarnpkg.com'],
+    pypi: ['pypi.org', 'files.pythonhosted.org'],
+    go: ['proxy.golang.org', 'sum.golang.org'],
+    crates: ['crates.io', 'index.crates.io', 'static.crates.io', 'static.rust-lang.org'],
+    rubygems: ['rubygems.org', 'index.rubygems.org'],
+    debian: ['deb.debian.org', 'security.debian.org'],
+};
+/** `defaults`: GitHub, the model API and the common language registries (apt needs root, which the agent isn't). */
+const DEFAULT_PRESETS = ['github', 'anthropic', 'npm', 'pypi', 'go', 'crates', 'rubygems'];
+/**
+ * `allowed_domains` and `egress_mode` as the run will use them, or undefined for `*` (no
+ * allowlist). An entry that is not a domain, `*.domain`, address, CIDR or preset raises
+ * InvalidConfigError naming the input and the entry.
+ */
+function parseEgress(allowedDomains, egressMode, context = {}) {
+    const mode = (egressMode.trim() || 'enforce').toLowerCase();
+    if (mode !== 'enforce' && mode !== 'audit')
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('egress_mode', `'${egressMode.trim()}' is not one of enforce, audit`);
+    const entries = allowedDomains
+        .split(/[\n,]/)
+        .map((entry) => entry.trim())
+        .filter((entry) => entry && !entry.startsWith('#'));
+    if (!entries.length)
+        entries.push('defaults');
+    if (entries.includes('*')) {
+        if (entries.length > 1)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('allowed_domains', "'*' turns the allowlist off and can't be combined with other entries");
+        return undefined;
+    }
+    const allow = new Set();
+    for (const entry of entries)
+        for (const concrete of expand(entry, context))
+            allow.add(concrete);
+    return {
+        allow: [...allow].filter((entry) => !coveredByWildcard(entry, allow)),
+        mode,
+        isDefault: entries.length === 1 && entries[0].toLowerCase() === 'defaults',
+    };
+}
+/** `api.github.com` next to `*.github.com` says nothing more (a runner's own API URL, say). */
+function coveredByWildcard(entry, allow) {
+    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIP)(entry) || entry.includes('/'))
+        return false;
+    const labels = entry.replace(/^\*\./, '').split('.');
+    for (let i = 1; i < labels.length; i++)
+        if (allow.has(`*.${labels.slice(i).join('.')}`))
+            return true;
+    return false;
+}
+function expand(entry, context) {
+    const name = entry.toLowerCase();
+    if (name === 'defaults')
+        return DEFAULT_PRESETS.flatMap((preset) => expand(preset, context));
+    if (name in PRESETS) {
+        const extra = name === 'github' ? (context.githubUrls ?? []).map(hostOf) : name === 'anthropic' && context.anthropicBaseUrl ? [hostOf(context.anthropicBaseUrl)] : [];
+        return [...PRESETS[name], ...extra.filter((host) => !!host)];
+    }
+    return [concreteEntry(entry)];
+}
+/** A URL's host as an allowlist entry (IPv6 without its brackets). */
+function hostOf(url) {
+    if (!url)
+        return undefined;
+    try {
+        const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+        return host || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** One entry written by the workflow, checked and normalised (lowercase, no trailing dot, CIDR at its network address). */
+function concreteEntry(entry) {
+    // A URL may carry credentials: name the problem without quoting it.
+    if (entry.includes('://') || entry.includes('@'))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('allowed_domains', 'an entry is a URL or holds an @: give only the host name (api.example.com)');
+    const bad = (why) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidConfigError */ .uo('allowed_domains', `'${entry}' ${why}`);
+    const bare = entry.replace(/^\[(.*)\]$/, '$1');
+    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIP)(bare) && !bare.includes('%'))
+        return bare.toLowerCase();
+    if (entry.includes('/'))
+        return cidr(entry, bad);
+    const wildcard = entry.startsWith('*.');
+    const name = (wildcard ? entry.slice(2) : entry).toLowerCase();
+    if (name.includes('*'))
+        throw bad('has a * that is not a whole first label (*.example.com)');
+    if (/:\d+$/.test(name))
+        throw bad('has a port: entries allow a host on every port');
+    // A trailing dot marks a name as complete: the way to allow a single-label host (`db.`).
+    const complete = name.endsWith('.');
+    const labels = (complete ? name.slice(0, -1) : name).split('.');
+    if (!labels.every((label) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(label)) || labels.join('.').length > 253)
+        throw bad('is not a domain name, *.domain, IP address, CIDR or preset');
+    if (labels.length === 1 && !complete)
+        throw bad(`is neither a preset (defaults, ${Object.keys(PRESETS).join(', ')}) nor a full domain name; write a single-label host with a trailing dot ('${name}.')`);
+    return `${wildcard ? '*.' : ''}${labels.join('.')}`;
+}
+/** `ADDRESS/PREFIX`, with the host bits cleared (`10.1.2.3/8` → `10.0.0.0/8`). */
+function cidr(entry, bad) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const version = (0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIP)(address);
+    const bits = version === 4 ? 32 : 128;
+    if (!version || rest.length || !/^\d{1,3}$/.test(prefix) || Number(prefix) > bits)
+        throw bad('is not an address/prefix CIDR (10.0.0.0/8, fd00::/8)');
+    const value = toBigInt(address) & (((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - Number(prefix))) - 1n));
+    return `${fromBigInt(value, version)}/${Number(prefix)}`;
+}
+function toBigInt(address) {
+    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIPv4)(address))
+        return address.split('.').reduce((sum, octet) => (sum << 8n) + BigInt(octet), 0n);
+    // IPv6: expand `::`, and an IPv4 tail (::ffff:1.2.3.4) into two groups.
+    let text = address.toLowerCase();
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (v4) {
+        const n = toBigInt(v4[1]);
+        text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = text.split('::');
+    const groups = (part) => (part ? part.split(':') : []);
+    const missing = 8 - groups(head).length - groups(tail).length;
+    const all = tail === undefined ? groups(head) : [...groups(head), ...Array(missing).fill('0'), ...groups(tail)];
+    return all.reduce((sum, group) => (sum << 16n) + BigInt(`0x${group}`), 0n);
+}
+function fromBigInt(value, version) {
+    if (version === 4)
+        return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+    const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+    // The longest run of zero groups (two or more) becomes `::`, as RFC 5952 writes it.
+    let best = { at: -1, length: 1 };
+    for (let i = 0; i < 8; i++) {
+        let length = 0;
+        while (groups[i + length] === '0')
+            length++;
+        if (length > best.length)
+            best = { at: i, length };
+    }
+    if (best.at === -1)
+        return groups.join(':');
+    return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
+}
+/** The image lists at most this many hosts; more in a marker is not the image's doing. */
+const MAX_BLOCKED = 50;
+const MAX_HOST = 253;
+/**
+ * `[flaude:egress:MODE]` and `[flaude:blocked:JSON]`, read strictly: an entry that is not a
+ * printable host of at most 253 characters, a port 0–65535 and a positive count is dropped, and
+ * at most 50 are kept. With the bundled image the nonce means only its privileged phase wrote
+ * them; without one (another image) they are that image's word.
+ */
+function egressFrom(markers) {
+    const announced = markers.get('egress');
+    const mode = announced === 'enforce' || announced === 'audit' ? announced : undefined;
+    const raw = markers.get('blocked');
+    if (raw === undefined)
+        return { mode, blocked: [], unreadable: false };
+    let parsed;
+    try {
+        parsed = JSON.parse(raw);
+    }
+    catch {
+        return { mode, blocked: [], unreadable: true };
+    }
+    if (!Array.isArray(parsed))
+        return { mode, blocked: [], unreadable: true };
+    const blocked = parsed.flatMap((item) => {
+        const entry = readBlocked(item);
+        return entry ? [entry] : [];
+    });
+    return { mode, blocked: blocked.slice(0, MAX_BLOCKED), unreadable: false };
+}
+function readBlocked(item) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+        return undefined;
+    const { host, port, count } = item;
+    // Printable ASCII only: no control character, no space, nothing a terminal or renderer acts on.
+    if (typeof host !== 'string' || !host.length || host.length > MAX_HOST || !/^[\x21-\x7e]+$/.test(host))
+        return undefined;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+        return undefined;
+    if (!(Number.isSafeInteger(count) && count > 0))
+        return undefined;
+    return port === undefined ? { host, count: count } : { host, port: port, count: count };
+}
+/** `host:port`, `[v6]:port`, or the bare host for a refused lookup. */
+function hostPort({ host, port }) {
+    if (port === undefined)
+        return host;
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+/** The warning each blocked host gets in the step's log. */
+function blockedWarning(blocked, mode) {
+    const attempts = `${blocked.count} attempt${blocked.count === 1 ? '' : 's'}`;
+    const what = blocked.port === undefined ? 'DNS lookup' : 'connection';
+    return mode === 'audit'
+        ? `Network access that allowed_domains would have blocked (egress_mode: audit): ${hostPort(blocked)} (${what}, ${attempts})`
+        : `Blocked network access: ${hostPort(blocked)} (${what}, ${attempts}); add the host to allowed_domains if the agent needs it`;
+}
+/** The line a failed run's error gets when the allowlist blocked something: a blocked registry is the usual cause. */
+function blockedErrorLine(blocked) {
+    if (!blocked.length)
+        return undefined;
+    const hosts = blocked.length === 1 ? '1 host was' : `${blocked.length} hosts were`;
+    return `${hosts} blocked by allowed_domains (first: ${hostPort(blocked[0])}); a blocked registry is the usual cause (see blocked_hosts)`;
+}
+/**
+ * The outcome's `egress`, with a warning for each blocked host and for an allowlist that was
+ * asked for but never confirmed. Host names go through `redact`: a hostile agent can spell a
+ * secret as a DNS name.
+ */
+function readEgress(markers, { requested, bundledImage, ranAgent, redact, warn }) {
+    const report = egressFrom(markers);
+    if (report.unreadable)
+        warn("The image's list of blocked hosts ([flaude:blocked:…]) was not a JSON list the action reads; blocked_hosts is empty");
+    if (requested && !report.mode) {
+        if (bundledImage && ranAgent)
+            warn('The network allowlist (allowed_domains) was not confirmed: the image never reported it in force ([flaude:egress:…]) before the agent ran');
+        else if (!bundledImage && !requested.isDefault)
+            warn('allowed_domains is enforced by the bundled image only (or one built from `dockerfile`): the machine of an `image` of your own runs with its network unrestricted');
+    }
+    else if (requested && report.mode !== requested.mode) {
+        warn(`egress_mode ${requested.mode} was asked for, but the image put ${report.mode} in force`);
+    }
+    const mode = report.mode ?? (report.blocked.length ? (requested?.mode ?? 'enforce') : undefined);
+    if (!mode)
+        return undefined;
+    const blocked = report.blocked.map((entry) => ({ ...entry, host: redact(entry.host) }));
+    for (const entry of blocked)
+        warn(blockedWarning(entry, mode));
+    return { mode, blocked };
+}
+/** What a failed run's error adds about the allowlist: the setup that failed, or what it blocked. */
+function egressErrorLines(failureReason, egress, backend) {
+    if (failureReason === 'egress_setup')
+        return [
+            `The network allowlist (allowed_domains) could not be set up in the machine, so the agent never started${backend === 'local' ? ': the container gets CAP_NET_ADMIN for it, and the host kernel must have nf_tables' : ''}. allowed_domains: '*' runs without it.`,
+        ];
+    if (!failureReason || failureReason === 'cancelled' || egress?.mode !== 'enforce')
+        return [];
+    const line = blockedErrorLine(egress.blocked);
+    return line ? [line] : [];
 }
 
 
@@ -70232,6 +70522,8 @@ async function replies_warnOnError(secrets, what, call) {
     }
 }
 
+// EXTERNAL MODULE: ./src/egress.ts
+var egress = __nccwpck_require__(9192);
 // EXTERNAL MODULE: ./src/step-state.ts
 var step_state = __nccwpck_require__(2649);
 ;// CONCATENATED MODULE: ./src/report/format.ts
@@ -70257,6 +70549,7 @@ function format_formatDuration(seconds) {
 // pull request or issue (posted when the machine starts, updated with the result) and, for
 // issue runs, the pull request opened from the pushed branch. A courtesy: no GitHub error
 // here fails the run.
+
 
 
 
@@ -70432,10 +70725,32 @@ function finishedText(view, o, openedPullRequest) {
         lines.push(o.error.split('\n')[0]);
     if (o.headMoved)
         lines.push(`The branch moved on to \`${o.headMoved.slice(0, 12)}\` after this run was accepted; the run worked on the commit it was accepted for.`, '');
+    const network = blockedSection(o);
+    if (network)
+        lines.push(network, '');
     lines.push(changes(view, o, openedPullRequest), '', startedBy(view, o.backend, o.machineId));
     if (!ok && o.logTail.length)
         lines.push('', logDetails(o.logTail));
     return lines.join('\n');
+}
+/** At most this many blocked hosts are listed in the comment; the summary and blocked_hosts have them all. */
+const MAX_COMMENT_HOSTS = 10;
+/** The hosts the allowlist blocked, each in code so a hostile name can't turn into markdown, a link or a mention. */
+function blockedSection(o) {
+    const hosts = o.egress?.blocked ?? [];
+    if (!hosts.length)
+        return '';
+    const audit = o.egress?.mode === 'audit';
+    const items = hosts
+        .slice(0, MAX_COMMENT_HOSTS)
+        .map((h) => `- ${inlineCode(hostPort(h))}: ${h.port === undefined ? 'DNS lookup' : 'connection'}, ${h.count} attempt${h.count === 1 ? '' : 's'}`);
+    if (hosts.length > MAX_COMMENT_HOSTS)
+        items.push(`- and ${hosts.length - MAX_COMMENT_HOSTS} more (see the job summary)`);
+    return [
+        '**Blocked network access**',
+        audit ? '`egress_mode: audit`: these were let through, and `allowed_domains` would have blocked them.' : '`allowed_domains` blocked these:',
+        ...items,
+    ].join('\n');
 }
 function changes(view, o, openedPullRequest) {
     if (o.pushed) {

@@ -49,6 +49,13 @@
 #   GIT_AUTHOR_*/GIT_COMMITTER_* (default agent-machine-action[bot]), GITHUB_USERNAME,
 #   GITHUB_SERVER_URL (the one server the token goes to), FLAUDE_WORKSPACE (/workspace),
 #   FLAUDE_AGENT_USER (agent; a user of its own: all its processes are killed after the agent).
+#   FLAUDE_EGRESS_ALLOW  the egress allowlist, one entry a line (commas too): `example.com`,
+#                        `*.example.com` (names under it, not itself), an IPv4/IPv6 address or CIDR.
+#                        Non-empty: before the agent starts, root sets the firewall and DNS
+#                        forwarder of egress.mjs (it needs CAP_NET_ADMIN): the agent user reaches
+#                        loopback, the listed hosts and the addresses allowed names resolve to,
+#                        nothing else. Root's own traffic (clone, push, model proxy) is not limited.
+#   FLAUDE_EGRESS_MODE   enforce (default: the rest is rejected) or audit (let through, reported)
 # The agent's environment, exactly: HOME USER LOGNAME PATH, LANG (default C.UTF-8), TERM TZ LC_ALL
 # NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR and the CLAUDE_SETTINGS below when set,
 # DISABLE_AUTOUPDATER=1, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1, GIT_AUTHOR_*/GIT_COMMITTER_*,
@@ -57,10 +64,13 @@
 # CLAUDE_CODE_OAUTH_TOKEN when that is the credential (the API key wins when both are set).
 # Markers, one line each, `[flaude:NONCE:NAME:VALUE]` (without a nonce `[flaude:NAME:VALUE]`):
 # head-moved:SHA (per repo whose branch head is not its "commit"), error:TEXT (without a nonce the
-# old `[flaude:error] TEXT`; detail may follow on indented lines), diffstat:BASE64 (`git diff
-# --numstat` of what was pushed, at most 100 lines), pushed:BRANCH:SHA or pushed:none, and exit:N
-# as the very last line. `[flaude] …` lines are information only.
-# Exit codes: the agent's own, else 2 bad input, 3 clone failed, 4 push failed, 143/130 stopped.
+# old `[flaude:error] TEXT`; detail may follow on indented lines), egress:MODE (the firewall is in
+# place, before the agent), blocked:JSON (after the agent, whenever the firewall was set: at most
+# 50 of {"host","port"?,"count"}, most often first), diffstat:BASE64 (`git diff --numstat` of what
+# was pushed, at most 100 lines), pushed:BRANCH:SHA or pushed:none, and exit:N as the very last
+# line. `[flaude] …` lines are information only.
+# Exit codes: the agent's own, else 2 bad input, 3 clone failed, 4 push failed, 5 the egress
+# firewall could not be set (the agent never ran), 143/130 stopped.
 set -euo pipefail
 
 # One stream: the exit marker can only be the last line if stderr can't overtake it.
@@ -159,6 +169,37 @@ stop_proxy() {
   wait "$proxy_pid" 2>/dev/null || true
   proxy_pid=''
 }
+# The egress firewall's holder (egress.mjs, root): it answers `report` with the blocked report,
+# and EOF on its stdin ends it (its rules stay: a process of the agent's that outlived the kill
+# stays behind them).
+egress_pid='' egress_in='' egress_out='' egress_ready=''
+egress_report() {
+  [[ -n $egress_ready ]] || { stop_egress; return 0; }
+  egress_ready=''
+  local report=''
+  # In a subshell: a write to a holder that is gone is a SIGPIPE, fatal to the shell that does it.
+  (printf 'report\n' >&"$egress_in") 2>/dev/null && read -r -t 15 -u "$egress_out" report || report=''
+  if [[ $report != '['*']' ]]; then
+    echo "[flaude] the egress firewall gave no report of blocked hosts"
+    report='[]'
+  fi
+  marker blocked "$report"
+  stop_egress
+}
+stop_egress() {
+  [[ -n $egress_pid ]] || return 0
+  [[ -z $egress_in ]] || exec {egress_in}>&-
+  [[ -z $egress_out ]] || exec {egress_out}<&-
+  egress_in='' egress_out=''
+  local waited
+  for ((waited = 0; waited < 50; waited++)); do
+    kill -0 "$egress_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill "$egress_pid" 2>/dev/null || true
+  wait "$egress_pid" 2>/dev/null || true
+  egress_pid=''
+}
 scratch='' relay_pid='' relay_fd='' proxy_pid='' agent_running='' agent_pid=''
 as_agent=() agent_user=${FLAUDE_AGENT_USER:-agent}
 finish() {
@@ -167,6 +208,7 @@ finish() {
   [[ -z $agent_running ]] || { kill -KILL "$agent_pid" 2>/dev/null; kill_agent_processes; }
   close_relay
   stop_proxy
+  egress_report
   [[ -z ${deadline_pid:-} ]] || kill -TERM "$deadline_pid" 2>/dev/null || true
   rm -rf "$scratch"
   marker exit "$code"
@@ -330,6 +372,22 @@ case $push_on_failure in
   '' | false) push_on_failure='' ;;
   *) fail 2 "FLAUDE_PUSH_ON_FAILURE must be true or false" ;;
 esac
+egress_mode=${FLAUDE_EGRESS_MODE:-enforce}
+[[ $egress_mode == enforce || $egress_mode == audit ]] || fail 2 "FLAUDE_EGRESS_MODE must be enforce or audit"
+egress_allow=()
+while IFS= read -r -d '' entry; do
+  entry=${entry#"${entry%%[![:space:]]*}"} # trimmed
+  entry=${entry%"${entry##*[![:space:]]}"}
+  [[ -z $entry ]] || egress_allow+=("$entry")
+done < <(printf '%s\n' "${FLAUDE_EGRESS_ALLOW:-}" | tr ',\n' '\0\0')
+# The entries' shape, checked before anything is cloned (egress.mjs checks each fully).
+egress_label='[a-z0-9_][a-z0-9_-]{0,62}'
+for entry in "${egress_allow[@]}"; do
+  if ((${#entry} > 253)) || ! [[ ${entry,,} =~ ^(\*\.)?($egress_label\.)*$egress_label\.?$ ||
+    ${entry,,} =~ ^[0-9a-f:.]*:[0-9a-f:.]*(/[0-9]{1,3})?$ || $entry =~ ^[0-9.]+/[0-9]{1,2}$ ]]; then
+    fail 2 "FLAUDE_EGRESS_ALLOW: not a domain, *.domain, IP address or CIDR: $(printf '%q' "$entry")"
+  fi
+done
 plain_env=()
 IFS=, read -r -a listed <<<"${FLAUDE_AGENT_ENV:-}"
 for name in "${listed[@]}"; do
@@ -347,6 +405,30 @@ export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-agent-machine-action[bot]}
 export GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-agent-machine-action[bot]@users.noreply.github.com}
 export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-$GIT_AUTHOR_NAME}
 export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-$GIT_AUTHOR_EMAIL}
+
+# --- The egress firewall (FLAUDE_EGRESS_ALLOW): egress.mjs sets it up while root clones (root's
+# own traffic passes it), and the agent starts only once it says `ready` (else exit 5, or 2 for
+# an entry it refuses). Fifos, not a second coproc: bash keeps one coproc at a time.
+start_egress() {
+  mkfifo -m 600 "$scratch/egress-in" "$scratch/egress-out"
+  node "$here/egress.mjs" <"$scratch/egress-in" >"$scratch/egress-out" &
+  egress_pid=$!
+  exec {egress_in}>"$scratch/egress-in" {egress_out}<"$scratch/egress-out"
+  (printf '%s\n' "$egress_mode" "${egress_allow[@]}" '' >&"$egress_in") 2>/dev/null || true
+}
+await_egress() {
+  local line=''
+  read -r -t 30 -u "$egress_out" line || line=''
+  if [[ $line != ready ]]; then
+    stop_egress
+    [[ $line != 'invalid '* ]] || fail 2 "FLAUDE_EGRESS_ALLOW: ${line#invalid }"
+    line=${line#error }
+    fail 5 "the egress firewall could not be set up (it needs CAP_NET_ADMIN and nftables): ${line:-egress.mjs did not start}"
+  fi
+  egress_ready=1
+  marker egress "$egress_mode"
+}
+((${#egress_allow[@]} == 0)) || start_egress
 
 # root_git ARGS: git for root, with no system or global config (the image's, the host's) and no
 # hooks, configured through the environment so its argv stays plain (`git clone …`).
@@ -440,6 +522,7 @@ start_proxy() {
   [[ $proxy_port =~ ^[0-9]+$ ]] || fail 2 "the model proxy did not start"
 }
 [[ -z $api_key$oauth_token ]] || start_proxy
+[[ -z $egress_pid ]] || await_egress
 
 # --- The agent's environment, from nothing.
 declare -A agent_env=(
@@ -517,6 +600,7 @@ agent_running=''
 close_relay
 stop_proxy
 echo "[flaude] agent exited with $agent_status"
+egress_report
 
 # Commits the work tree with root's own git directory (its commits too, when the agent made
 # some) and pushes it to push_branch.

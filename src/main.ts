@@ -2,6 +2,7 @@
 import * as core from '@actions/core';
 import { createBackend } from './backends.js';
 import { checkReadyToRun, readConfig, type Config } from './config/config.js';
+import { egressErrorLines } from './egress.js';
 import { planRun, type RunPlan } from './github/plan.js';
 import { uploadRunFiles } from './report/artifact.js';
 import { reportFailure } from './report/failure.js';
@@ -92,9 +93,11 @@ async function execute({ config, plan, prompt }: Ready, audience: Audience, sess
 async function report(outcome: RunOutcome, audience: Audience, session: Session): Promise<void> {
   const { secrets } = audience;
   const reason = failureReason({ ...outcome, bundledImage: audience.bundledImage });
+  // Right under the first line, above any log tail: a blocked registry is the usual cause of a failure under the allowlist.
+  const egressLines = egressErrorLines(reason, outcome.egress, outcome.backend);
   const error =
     outcome.failure &&
-    secrets.redact(reason ? outcome.failure.message.replace(/^.*/, (first) => `${first} (failure_reason: ${reason})`) : outcome.failure.message);
+    secrets.redact(outcome.failure.message.replace(/^.*/, (first) => [reason ? `${first} (failure_reason: ${reason})` : first, ...egressLines].join('\n')));
   const counted: RunOutcome = { ...outcome, failureReason: reason, error, durationSeconds: session.elapsedSeconds() };
   const final: RunOutcome = { ...counted, artifactUrl: audience.uploadArtifacts ? await uploadRunFiles(counted, session.warn) : undefined };
   session.issueHeld(secrets);

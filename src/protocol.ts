@@ -2,6 +2,7 @@
 // machine gets, the names the action reserves, and the `[flaude:NAME:VALUE]` lines it reads
 // back. docker/entrypoint.sh is the other side of this file.
 import type { AgentSettings, RepoSpec } from './config/config.js';
+import type { EgressMode } from './egress.js';
 
 /** What a machine is told. Optional values that are absent are not set at all. */
 export interface MachineInputs {
@@ -27,6 +28,8 @@ export interface MachineInputs {
   markerNonce?: string;
   /** FLAUDE_DEADLINE_SECONDS: the machine stops itself this long after it started, runner or not. */
   deadlineSeconds?: number;
+  /** FLAUDE_EGRESS_ALLOW (one entry a line, presets expanded) and FLAUDE_EGRESS_MODE; absent: no allowlist. */
+  egress?: { allow: string[]; mode: EgressMode };
 }
 
 /** Variables the action itself sets inside the machine (and every `FLAUDE_*`); `env` may not override them. */
@@ -67,6 +70,10 @@ export function machineEnv(inputs: MachineInputs): Record<string, string> {
   if (inputs.pushOnFailure) env.FLAUDE_PUSH_ON_FAILURE = 'true';
   set('FLAUDE_MARKER_NONCE', inputs.markerNonce);
   if (inputs.deadlineSeconds) env.FLAUDE_DEADLINE_SECONDS = String(Math.ceil(inputs.deadlineSeconds));
+  if (inputs.egress) {
+    env.FLAUDE_EGRESS_ALLOW = inputs.egress.allow.join('\n');
+    env.FLAUDE_EGRESS_MODE = inputs.egress.mode;
+  }
   if (inputs.agent) {
     const args = claudeArgs(inputs.agent);
     if (args.length) env.FLAUDE_CLAUDE_ARGS = JSON.stringify(args);

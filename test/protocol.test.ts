@@ -55,6 +55,16 @@ describe('machineEnv', () => {
     for (const key of ['NPM_TOKEN', 'CI', 'GIT_AUTHOR_NAME']) expect(isReserved(key), key).toBe(false);
   });
 
+  it('sends the allowlist one entry a line with its mode, and nothing when it is off', () => {
+    const env = machineEnv({ repos: [], env: {}, egress: { allow: ['github.com', '*.npmjs.org', '10.0.0.0/8', 'fd00::1'], mode: 'audit' } });
+    expect(env.FLAUDE_EGRESS_ALLOW).toBe('github.com\n*.npmjs.org\n10.0.0.0/8\nfd00::1');
+    expect(env.FLAUDE_EGRESS_MODE).toBe('audit');
+    const off = machineEnv({ repos: [], env: {} });
+    expect(Object.keys(off).filter((key) => key.startsWith('FLAUDE_EGRESS'))).toEqual([]);
+    // The workflow's env can't switch it off or widen it.
+    for (const key of ['FLAUDE_EGRESS_ALLOW', 'FLAUDE_EGRESS_MODE']) expect(isReserved(key)).toBe(true);
+  });
+
   it('claudeArgs adds nothing when nothing is set', () => {
     expect(claudeArgs(agent)).toEqual([]);
   });

@@ -3,6 +3,7 @@
 // machine is touched.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { parseEgress, type Egress } from '../egress.js';
 import { InvalidConfigError } from '../errors.js';
 import type { CpuKind } from '../machine/fly/backend.js';
 import type { BackendName } from '../machine/machine.js';
@@ -65,6 +66,8 @@ export interface Config {
   allowForks: boolean;
   /** For workflow_dispatch runs tied to a PR. */
   pullRequestNumber?: number;
+  /** `allowed_domains` / `egress_mode`, presets expanded; undefined: `*`, no allowlist. */
+  egress?: Egress;
   /** Every secret value given to the action, for masking and redaction. */
   secrets: string[];
 }
@@ -136,6 +139,11 @@ export function readConfig(input: InputReader, env: NodeJS.ProcessEnv = process.
     pullRequestNumber: text('pull_request_number') ? positiveInteger('pull_request_number', text('pull_request_number')!, Number.MAX_SAFE_INTEGER) : undefined,
     secrets: [],
   };
+  // After the agent settings: the anthropic preset follows anthropic_base_url.
+  config.egress = parseEgress(input('allowed_domains'), input('egress_mode'), {
+    anthropicBaseUrl: config.agent.baseUrl,
+    githubUrls: [env.GITHUB_SERVER_URL, env.GITHUB_API_URL],
+  });
   // `env` is plain, never guessed at from key names; what is secret is said so, in `secrets`.
   config.secrets = [claudeCodeOauthToken, anthropicApiKey, config.githubToken, config.fly.apiToken, ...Object.values(config.agentSecrets)].flatMap((s) =>
     s ? secretForms(s) : [],

@@ -15,6 +15,12 @@ export interface MachineSpec {
   labels: Record<string, string>;
   cpus: number;
   memoryMb: number;
+  /**
+   * The image sets up the network allowlist (nftables) before its agent starts, which needs
+   * CAP_NET_ADMIN in the machine's own network namespace: `local` adds that one capability to
+   * the container. A Fly Machine runs the image as root in its own VM and needs nothing.
+   */
+  netAdmin?: boolean;
 }
 
 /** What the platform says about a machine that has stopped (or been seen last). */

@@ -29,6 +29,8 @@ export function setOutputs(outcome: RunOutcome, pr: PullRequestResult = {}): voi
     transcript_file: outcome.transcriptFile,
     artifact_url: outcome.artifactUrl,
     failure_reason: outcome.failureReason,
+    // Audit mode's too: what the allowlist would have blocked is what a workflow needs to tune it.
+    blocked_hosts: JSON.stringify(outcome.egress?.blocked ?? []),
   };
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value ?? '');
 }

@@ -5,6 +5,7 @@
 import { statusOf, type GitHub } from '../github/api.js';
 import { STICKY_MARKER, warnOnError, type IssueRef } from '../github/replies.js';
 import * as core from '@actions/core';
+import { hostPort } from '../egress.js';
 import type { MachineRef } from '../machine/machine.js';
 import { STEP_STATE } from '../step-state.js';
 import type { RunOutcome } from '../run/outcome.js';
@@ -226,9 +227,30 @@ function finishedText(view: CommentView, o: RunOutcome, openedPullRequest?: numb
   if (!ok && !o.machineId && o.error) lines.push(o.error.split('\n')[0]);
   if (o.headMoved)
     lines.push(`The branch moved on to \`${o.headMoved.slice(0, 12)}\` after this run was accepted; the run worked on the commit it was accepted for.`, '');
+  const network = blockedSection(o);
+  if (network) lines.push(network, '');
   lines.push(changes(view, o, openedPullRequest), '', startedBy(view, o.backend, o.machineId));
   if (!ok && o.logTail.length) lines.push('', logDetails(o.logTail));
   return lines.join('\n');
+}
+
+/** At most this many blocked hosts are listed in the comment; the summary and blocked_hosts have them all. */
+const MAX_COMMENT_HOSTS = 10;
+
+/** The hosts the allowlist blocked, each in code so a hostile name can't turn into markdown, a link or a mention. */
+function blockedSection(o: RunOutcome): string {
+  const hosts = o.egress?.blocked ?? [];
+  if (!hosts.length) return '';
+  const audit = o.egress?.mode === 'audit';
+  const items = hosts
+    .slice(0, MAX_COMMENT_HOSTS)
+    .map((h) => `- ${inlineCode(hostPort(h))}: ${h.port === undefined ? 'DNS lookup' : 'connection'}, ${h.count} attempt${h.count === 1 ? '' : 's'}`);
+  if (hosts.length > MAX_COMMENT_HOSTS) items.push(`- and ${hosts.length - MAX_COMMENT_HOSTS} more (see the job summary)`);
+  return [
+    '**Blocked network access**',
+    audit ? '`egress_mode: audit`: these were let through, and `allowed_domains` would have blocked them.' : '`allowed_domains` blocked these:',
+    ...items,
+  ].join('\n');
 }
 
 function changes(view: CommentView, o: RunOutcome, openedPullRequest?: number): string {

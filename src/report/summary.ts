@@ -36,7 +36,9 @@ export async function writeSummary(outcome: RunOutcome, links: SummaryLinks = {}
 }
 
 export function summaryHtml(outcome: RunOutcome, links: SummaryLinks = {}): string {
-  return [headline(outcome), usage(outcome), activity(outcome), pushed(outcome, links), details(outcome, links), logTail(outcome)].filter(Boolean).join('\n');
+  return [headline(outcome), usage(outcome), activity(outcome), pushed(outcome, links), blocked(outcome), details(outcome, links), logTail(outcome)]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function headline(o: RunOutcome): string {
@@ -102,6 +104,18 @@ function pushed(o: RunOutcome, links: SummaryLinks): string {
   return parts.join('\n');
 }
 
+/** The hosts the allowlist blocked (or, in audit mode, let through), as the image counted them. */
+function blocked(o: RunOutcome): string {
+  const hosts = o.egress?.blocked ?? [];
+  if (!hosts.length) return '';
+  const intro =
+    o.egress?.mode === 'audit'
+      ? '<p><code>egress_mode</code> is <code>audit</code>: these were let through, and <code>allowed_domains</code> would have blocked them.</p>'
+      : '<p><code>allowed_domains</code> blocked these; add a host to it if the agent needs it.</p>';
+  const rows = hosts.map((h) => [code(h.host), h.port === undefined ? 'DNS lookup' : String(h.port), String(h.count)]);
+  return ['<h3>Blocked network access</h3>', intro, table([['Host', 'Port', 'Attempts'], ...rows])].join('\n');
+}
+
 function details(o: RunOutcome, links: SummaryLinks): string {
   const exit = o.exitCode === null ? 'unknown' : String(o.exitCode);
   const rows: string[][] = [
@@ -114,6 +128,9 @@ function details(o: RunOutcome, links: SummaryLinks): string {
     ['Duration', `${o.durationSeconds.toFixed(1)} s`],
   ];
   if (o.oomKilled) rows.push(['Out of memory', 'yes: the machine was OOM-killed']);
+  const blockedCount = o.egress?.blocked.length;
+  if (o.egress)
+    rows.push(['Network allowlist', `${o.egress.mode}, ${blockedCount ? `${blockedCount} host${blockedCount === 1 ? '' : 's'} blocked` : 'nothing blocked'}`]);
   if (o.headMoved) rows.push(['Branch moved', `to ${code(o.headMoved.slice(0, 12))} after the run was accepted; the run worked on the accepted commit`]);
   if (o.agent?.sessionId) rows.push(['Session', code(o.agent.sessionId)]);
   if (links.pullRequest) rows.push(['Pull request', `<a href="${attr(links.pullRequest.url)}">#${links.pullRequest.number}</a>`]);

@@ -15,6 +15,7 @@ export type FailureReason =
   | 'oom'
   | 'clone_failed'
   | 'push_failed'
+  | 'egress_setup'
   | 'agent_error'
   | 'cancelled'
   | 'image_build'
@@ -22,13 +23,13 @@ export type FailureReason =
   | 'platform_error';
 
 /** The bundled image's own exit codes (docker/entrypoint.sh); any other image's codes are its own. */
-const IMAGE_EXIT_REASONS: Record<number, FailureReason> = { 2: 'bad_input', 3: 'clone_failed', 4: 'push_failed' };
+const IMAGE_EXIT_REASONS: Record<number, FailureReason> = { 2: 'bad_input', 3: 'clone_failed', 4: 'push_failed', 5: 'egress_setup' };
 
 export interface ReasonInput {
   conclusion: Conclusion;
   failure?: AgentMachineError;
   agent?: AgentStats;
-  /** Exit codes 2, 3, 4 mean what the bundled image says they mean. */
+  /** Exit codes 2, 3, 4, 5 mean what the bundled image says they mean. */
   bundledImage: boolean;
 }
 

@@ -6,7 +6,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchForFatalApiError } from '../agent/fatal.js';
+import type { AgentStats } from '../agent/stats.js';
 import type { Config } from '../config/config.js';
+import { readEgress } from '../egress.js';
 import { confirmedPush } from '../github/confirm-push.js';
 import type { RunPlan } from '../github/plan.js';
 import type { Backend } from '../machine/machine.js';
@@ -73,6 +75,13 @@ export async function runOnMachine(backend: Backend, { config, plan, prompt, ima
   core.endGroup();
   const pushed = await confirmedPush(pushedFrom(sink.markers, plan.pushBranch), plan.repos[0]?.url, config.githubToken, session.warn);
   const changedFiles = pushed && diffstatFrom(sink.markers);
+  const egress = readEgress(sink.markers, {
+    requested: config.egress,
+    bundledImage: !config.image,
+    ranAgent: ranAgent(result, stats()),
+    redact: (text) => secrets.redact(text),
+    warn: session.warn,
+  });
   return {
     ...notRun(config.backend),
     image,
@@ -83,6 +92,17 @@ export async function runOnMachine(backend: Backend, { config, plan, prompt, ima
     pushed,
     changedFiles,
     headMoved: sink.markers.get('head-moved'),
+    egress,
     agent: stats(),
   };
+}
+
+/** The bundled image's exits before its agent starts: bad input, clone failed, firewall not set up. */
+const SETUP_EXITS = new Set([2, 3, 5]);
+
+/** Whether the machine got as far as the agent: it printed an event, or exited in a way only a started run does. */
+function ranAgent(result: Partial<RunOutcome>, stats: AgentStats | undefined): boolean {
+  if (!result.machineId) return false;
+  if (stats?.events) return true;
+  return result.exitCode != null && result.exitCode !== 130 && result.exitCode !== 143 && !SETUP_EXITS.has(result.exitCode);
 }

@@ -1,5 +1,6 @@
 // What one run came to, in the terms every reporter (outputs, summary, PR comment) speaks.
 import type { AgentStats } from '../agent/stats.js';
+import type { BlockedHost, EgressMode } from '../egress.js';
 import { CancelledError, wrapEngineError, type AgentMachineError } from '../errors.js';
 import type { BackendName } from '../machine/machine.js';
 import type { ChangedFile } from '../protocol.js';
@@ -34,6 +35,11 @@ export interface RunOutcome extends MachineResult {
   headMoved?: string;
   /** What the pushed commit changed (`[flaude:diffstat:…]`). */
   changedFiles?: ChangedFile[];
+  /**
+   * What the network allowlist did, from the image's `[flaude:egress:MODE]` and
+   * `[flaude:blocked:JSON]` (hosts redacted); absent when the image never said it was in force.
+   */
+  egress?: { mode: EgressMode; blocked: BlockedHost[] };
   /** What the agent's events said, for the bundled agent. */
   agent?: AgentStats;
   transcriptFile?: string;

@@ -43,6 +43,9 @@ export function machineSpec(config: Config, plan: RunPlan, { prompt, image, runK
     markerNonce,
     // Past wait_timeout the action destroys the machine; this covers a runner that is gone.
     deadlineSeconds: config.waitTimeoutSeconds + DEADLINE_GRACE_SECONDS,
+    // Only the bundled entrypoint (or one built from `dockerfile`) enforces it; another image's
+    // root would only gain CAP_NET_ADMIN on the shared bridge.
+    egress: config.egress && !config.image ? { allow: config.egress.allow, mode: config.egress.mode } : undefined,
   });
   const attempt = `${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
   return {
@@ -53,5 +56,7 @@ export function machineSpec(config: Config, plan: RunPlan, { prompt, image, runK
     labels: labelsFor(runKey),
     cpus: config.fly.cpus,
     memoryMb: config.fly.memoryMb,
+    // The firewall needs it exactly when the allowlist is sent.
+    netAdmin: env.FLAUDE_EGRESS_ALLOW !== undefined,
   };
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api.js';
 
 const PROXY = resolve(import.meta.dirname, '../../docker/model-proxy.mjs');
@@ -205,7 +205,8 @@ describe('the model proxy', () => {
     expect(answer.status).toBe(403);
     expect((JSON.parse(answer.body) as AnthropicError).error.type).toBe('permission_error');
     expect(fake.requests).toEqual([]);
-    expect(proxy.log()).toContain(`[flaude] model proxy: refused ${method} ${JSON.stringify(path)}`);
+    // The log line may reach stderr just after the answer did.
+    await vi.waitFor(() => expect(proxy.log()).toContain(`[flaude] model proxy: refused ${method} ${JSON.stringify(path)}`));
   });
 
   it('answers 502 when the upstream is unreachable, naming no address', async () => {
@@ -213,7 +214,7 @@ describe('the model proxy', () => {
     const answer = await fetch(`${proxy.url}/v1/messages`, { method: 'POST', body: messagesBody(true) });
     expect(answer.status).toBe(502);
     expect(((await answer.json()) as AnthropicError).error).toEqual({ type: 'api_error', message: 'model proxy: upstream request failed (ECONNREFUSED)' });
-    expect(proxy.log()).toBe('[flaude] model proxy: upstream request failed (ECONNREFUSED)\n');
+    await vi.waitFor(() => expect(proxy.log()).toBe('[flaude] model proxy: upstream request failed (ECONNREFUSED)\n'));
   });
 
   it('holds the credential in no argv and no environment', async () => {

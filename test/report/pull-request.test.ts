@@ -65,6 +65,27 @@ describe('the sticky comment', () => {
     expect(result).toMatchObject({ commentId: fake.comments[0].id, pullRequestNumber: 7 });
   });
 
+  it('lists what the allowlist blocked, each host in code a hostile name cannot close', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const { pr } = await report(1000);
+    const hostile = '`](https://evil.example)<b>@octo-org/team</b>';
+    const blocked = [
+      { host: 'registry.npmjs.org', port: 443, count: 12 },
+      { host: hostile, count: 1 },
+      { host: '2001:db8::1', port: 22, count: 2 },
+      ...Array.from({ length: 9 }, (_, i) => ({ host: `h${i}.example`, port: 80, count: 1 })),
+    ];
+    await pr.finished(testOutcome({ ...outcome, conclusion: 'failure', egress: { mode: 'enforce', blocked } }));
+    const body = fake.comments[0].body;
+    const section = body.slice(body.indexOf('**Blocked network access**'));
+    expect(section).toMatch(/^\*\*Blocked network access\*\*\n`allowed_domains` blocked these:\n- ` registry\.npmjs\.org:443 `: connection, 12 attempts\n/);
+    // A fence of two backticks around a name holding one: the name stays inside the code span.
+    expect(section).toContain(`- \`\` ${hostile} \`\`: DNS lookup, 1 attempt`);
+    expect(section).toContain('- ` [2001:db8::1]:22 `: connection, 2 attempts');
+    expect(section).toContain('- and 2 more (see the job summary)');
+    expect(section).not.toContain('h9.example');
+  });
+
   it('the post step closes a comment left at running', async () => {
     const { api, secrets } = await report(1000);
     const { data } = await api.rest.issues.createComment({

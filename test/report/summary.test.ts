@@ -89,6 +89,42 @@ describe('the job summary', () => {
     expect(html).toContain('&lt;img');
   });
 
+  it('lists what the allowlist blocked, after what was pushed, and notes the allowlist in the details', () => {
+    const html = summaryHtml(
+      outcome({
+        pushed: { branch: 'fix', sha: 'a'.repeat(40) },
+        egress: {
+          mode: 'enforce',
+          blocked: [
+            { host: 'evil.example', port: 443, count: 3 },
+            { host: 'leak.example', count: 1 },
+          ],
+        },
+      }),
+    );
+    const section = html.slice(html.indexOf('<h3>Blocked network access</h3>'), html.indexOf('Run details'));
+    expect(html.indexOf('What was pushed')).toBeLessThan(html.indexOf('Blocked network access'));
+    expect(section).toContain('<code>allowed_domains</code> blocked these');
+    expect(section).toContain('<tr><td><code>evil.example</code></td><td>443</td><td>3</td></tr>');
+    expect(section).toContain('<tr><td><code>leak.example</code></td><td>DNS lookup</td><td>1</td></tr>');
+    expect(html).toContain('<td>Network allowlist</td><td>enforce, 2 hosts blocked</td>');
+  });
+
+  it('in audit mode says the hosts were let through; with nothing blocked there is no section', () => {
+    const audit = summaryHtml(outcome({ egress: { mode: 'audit', blocked: [{ host: 'pypi.org', port: 443, count: 1 }] } }));
+    expect(audit).toContain('<code>egress_mode</code> is <code>audit</code>: these were let through');
+    const clean = summaryHtml(outcome({ egress: { mode: 'enforce', blocked: [] } }));
+    expect(clean).not.toContain('Blocked network access');
+    expect(clean).toContain('<td>Network allowlist</td><td>enforce, nothing blocked</td>');
+    expect(summaryHtml(outcome())).not.toContain('Network allowlist');
+  });
+
+  it('escapes a hostile host name', () => {
+    const html = summaryHtml(outcome({ egress: { mode: 'enforce', blocked: [{ host: '<img/src=x/onerror=alert(1)>&amp;', port: 80, count: 1 }] } }));
+    expect(html).not.toContain('<img');
+    expect(html).toContain('<code>&lt;img/src=x/onerror=alert(1)&gt;&amp;amp;</code>');
+  });
+
   it('stays under 1 MiB whatever the agent did', () => {
     const huge = 'x'.repeat(2 * 1024 * 1024);
     const html = summaryHtml(
@@ -103,6 +139,7 @@ describe('the job summary', () => {
         logTail: Array.from({ length: 1000 }, () => huge.slice(0, 2000)),
         pushed: { branch: 'b', sha: 'f'.repeat(40) },
         changedFiles: Array.from({ length: 100 }, (_, i) => ({ path: `${huge.slice(0, 4000)}${i}`, added: i, removed: i })),
+        egress: { mode: 'enforce', blocked: Array.from({ length: 50 }, (_, i) => ({ host: `${'h'.repeat(250)}${i}`, port: 443, count: i + 1 })) },
       }),
     );
     expect(Buffer.byteLength(html)).toBeLessThan(1024 * 1024);

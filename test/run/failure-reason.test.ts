@@ -29,6 +29,7 @@ describe('failureReason', () => {
     ['clone', { conclusion: 'failure' as const, failure: exit(3) }, 'clone_failed'],
     ['push', { conclusion: 'failure' as const, failure: exit(4) }, 'push_failed'],
     ['image bad input', { conclusion: 'failure' as const, failure: exit(2) }, 'bad_input'],
+    ['firewall not set up', { conclusion: 'failure' as const, failure: exit(5) }, 'egress_setup'],
     ['agent', { conclusion: 'failure' as const, failure: exit(1) }, 'agent_error'],
   ])('%s', (_name, input, reason) => {
     expect(failureReason({ ...input, bundledImage: true })).toBe(reason);
@@ -36,6 +37,7 @@ describe('failureReason', () => {
 
   it("another image's exit codes are its own", () => {
     expect(failureReason({ conclusion: 'failure', failure: exit(3), bundledImage: false })).toBe('agent_error');
+    expect(failureReason({ conclusion: 'failure', failure: exit(5), bundledImage: false })).toBe('agent_error');
   });
 
   it.each([

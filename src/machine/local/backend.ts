@@ -132,7 +132,15 @@ export class LocalBackend implements Backend {
           // No log driver: the output reaches us only through the attach below. The default
           // json-file driver would keep a second copy under /var/lib/docker (a GiB for a GiB)
           // and cap the rate at which it can be read back at ~10 MB/s.
-          HostConfig: { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(cpus * 1e9), AutoRemove: false, LogConfig: { Type: 'none' } },
+          HostConfig: {
+            Memory: memory,
+            MemorySwap: memory,
+            NanoCpus: Math.round(cpus * 1e9),
+            AutoRemove: false,
+            LogConfig: { Type: 'none' },
+            // Only for the allowlist's firewall, set up by root before the agent (which has no capabilities) starts.
+            ...(spec.netAdmin ? { CapAdd: ['NET_ADMIN'] } : {}),
+          },
         },
         signal,
       );

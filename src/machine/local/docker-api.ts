@@ -66,7 +66,7 @@ export interface ContainerCreateBody {
   Cmd?: string[];
   Env: string[];
   Labels: Record<string, string>;
-  HostConfig: { Memory: number; MemorySwap: number; NanoCpus: number; AutoRemove: boolean; LogConfig: { Type: string } };
+  HostConfig: { Memory: number; MemorySwap: number; NanoCpus: number; AutoRemove: boolean; LogConfig: { Type: string }; CapAdd?: string[] };
 }
 
 /** A container in the engine's list: its id and when it was created (Unix seconds). */
