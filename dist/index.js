@@ -72271,6 +72271,8 @@ const MAX_KEPT = 1024 * 1024;
 const MARKER = Buffer.from(protocol/* MARKER_PREFIX */.Km);
 /** A marker line is read up to this many bytes (a base64 diffstat is ~16 KiB). */
 const MAX_MARKER_LINE = 64 * 1024;
+/** Extra room in the tail ring for the image's closing markers, which tail() leaves out. */
+const MARKER_ROOM = 8;
 class LogSink {
     options;
     /** Bytes written to the log file. */
@@ -72290,6 +72292,13 @@ class LogSink {
     echoed = 0;
     closed = false;
     agentStream;
+    /** How the image's own marker lines start (with a nonce only): for the action, not for people. */
+    believed;
+    /** Lines the tail ring keeps: the errors always quote 20. */
+    ringSize;
+    exitRead;
+    /** Settles once the image's exit marker is read (by the protocol its last line), or at end(). */
+    exitMarkerRead = new Promise((resolve) => (this.exitRead = resolve));
     constructor(options) {
         this.options = options;
         this.fd = (0,external_node_fs_.openSync)(options.file, 'w');
@@ -72301,6 +72310,9 @@ class LogSink {
         this.secrets = new src_secrets/* Secrets */.Sb(values).values.map((s) => Buffer.from(s));
         this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
         this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
+        this.ringSize = Math.max(options.tailLines, 20) + MARKER_ROOM;
+        if (options.markerNonce)
+            this.believed = `${protocol/* MARKER_PREFIX */.Km}${options.markerNonce}:`;
     }
     write(chunk) {
         if (this.closed)
@@ -72369,10 +72381,14 @@ class LogSink {
         this.partialLine = '';
         this.closed = true;
         (0,external_node_fs_.closeSync)(this.fd);
+        this.exitRead();
     }
-    /** The last `n` complete lines (at most the ring's size). */
+    /** The last `n` complete lines (at most the ring's size), the image's own markers left out. */
     tail(n = this.options.tailLines) {
-        return n > 0 ? this.tailRing.slice(-n) : [];
+        if (n <= 0)
+            return [];
+        const believed = this.believed;
+        return (believed ? this.tailRing.filter((line) => !line.startsWith(believed)) : this.tailRing).slice(-n);
     }
     /** The image's exit code, when the output's very last line is its exit marker. */
     exitMarker() {
@@ -72388,10 +72404,11 @@ class LogSink {
         for (let written = 0; written < data.length;)
             written += (0,external_node_fs_.writeSync)(this.fd, data, written);
         this.bytes += data.length;
-        if (data.includes(MARKER))
+        const hasMarker = data.includes(MARKER);
+        if (hasMarker)
             this.readMarkers(data);
         this.updateTail(data);
-        this.echo(data);
+        this.echo(data, hasMarker);
     }
     /**
      * Native scans say whether any secret is there at all; only then is the chunk redacted,
@@ -72419,13 +72436,16 @@ class LogSink {
             const end = data.indexOf(log_sink_NEWLINE, at);
             // A longer line is cut here and fails the marker's end anchor.
             const marker = (0,protocol/* parseMarker */.gY)(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + MAX_MARKER_LINE)), this.options.markerNonce);
-            if (marker)
-                this.markers.set(marker.name, marker.value);
+            if (!marker)
+                continue;
+            this.markers.set(marker.name, marker.value);
+            if (marker.name === 'exit')
+                this.exitRead();
         }
     }
     /** Only the last `tailLines` lines of a chunk matter: walk back from its end. */
     updateTail(data) {
-        const want = Math.max(this.options.tailLines, 20);
+        const want = this.ringSize;
         const lastNewline = data.lastIndexOf(log_sink_NEWLINE);
         if (lastNewline === -1) {
             this.partialLine = capLine(this.partialLine + data.toString('utf8', 0, Math.min(data.length, MAX_TAIL_LINE)));
@@ -72453,12 +72473,12 @@ class LogSink {
         this.partialLine = lineText(data, lastNewline + 1, data.length);
     }
     pushTail(lines) {
-        const want = Math.max(this.options.tailLines, 20);
         this.tailRing.push(...lines);
-        if (this.tailRing.length > want)
-            this.tailRing.splice(0, this.tailRing.length - want);
+        if (this.tailRing.length > this.ringSize)
+            this.tailRing.splice(0, this.tailRing.length - this.ringSize);
     }
-    echo(data) {
+    /** The live lines, the image's own markers left out. */
+    echo(data, hasMarker) {
         const { echo, echoLimitBytes = Infinity } = this.options;
         if (!echo || this.echoed > echoLimitBytes)
             return;
@@ -72467,8 +72487,11 @@ class LogSink {
         this.echoed += slice.length;
         const lines = [];
         let start = 0;
+        const believed = hasMarker ? this.believed : undefined;
         for (let nl = slice.indexOf(log_sink_NEWLINE); nl !== -1; nl = slice.indexOf(log_sink_NEWLINE, start)) {
-            lines.push(lineText(slice, start, nl));
+            const line = lineText(slice, start, nl);
+            if (!believed || !line.startsWith(believed))
+                lines.push(line);
             start = nl + 1;
         }
         if (slice.length < data.length) {
@@ -72511,6 +72534,8 @@ function failedBy(err, cancelled) {
 // chain, and destroy the machine whatever happened. Once the machine exists nothing is
 // thrown: every ending is a returned result.
 
+/** Longer than one poll of Fly's logs after an exit (250 ms). */
+const QUIET_AFTER_EXIT_MARKER_MS = 300;
 /** Throws only before the machine exists (a cancel, or a create that failed). */
 async function runMachine(backend, spec, sink, options) {
     options.cancel.throwIfAborted();
@@ -72536,8 +72561,9 @@ async function runMachine(backend, spec, sink, options) {
     let stateAtEnd = '';
     try {
         status = await machine.wait(AbortSignal.any([timeout, options.cancel, idle.signal, ...(options.stop ? [options.stop] : [])]));
-        // Output may trail the exit: read it to its end, but no longer than the backend's grace.
-        await Promise.race([pump, pause(machine.logGraceMs)]);
+        // Output may trail the exit (Fly's logs by seconds): read it to its end or to the image's
+        // exit marker, its last line, but no longer than the backend's grace.
+        await Promise.race([pump, exitMarkerSettled(sink, () => lastOutputAt, stopLogs.signal), pause(machine.logGraceMs)]);
     }
     catch (err) {
         stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
@@ -72588,6 +72614,19 @@ async function runMachine(backend, spec, sink, options) {
     if (exitCode === 0 && state !== 'failed')
         return { ...result, conclusion: 'success' };
     return { ...result, conclusion: 'failure', failure: new errors/* MachineExitError */.MV(machineId, exitCode, state, sink.tail(20), oomKilled, status?.note) };
+}
+/**
+ * Settles once the image's exit marker is the last line read and nothing has followed it for
+ * a moment: an image that prints on after a marker has its output read like any other.
+ */
+async function exitMarkerSettled(sink, lastOutputAt, stop) {
+    await sink.exitMarkerRead;
+    while (!stop.aborted) {
+        const quietMs = Date.now() - lastOutputAt();
+        if (quietMs >= QUIET_AFTER_EXIT_MARKER_MS && sink.exitMarker() !== null)
+            return;
+        await pause(Math.max(QUIET_AFTER_EXIT_MARKER_MS - quietMs, 50));
+    }
 }
 /** A wait whose timer never keeps the process alive once everything else is done. */
 function pause(ms) {

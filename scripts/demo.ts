@@ -1,25 +1,47 @@
-// The demo's step: the action's main step on the local backend, run the way the runner runs it
-// (test/helpers/action.ts), its output shown as it comes, then what it left for the workflow.
-// scripts/demo.sh builds the stand-in agent's base image and runs this.
-import { join } from 'node:path';
-import { ROOT, runAction } from '../test/helpers/action.js';
+// The demo's step: the action's main step on `local`, run the way the runner runs it
+// (test/helpers/action.ts), with the bundled image and the real Claude Code CLI in it. Its model
+// is the tests' scripted fake of Anthropic's Messages API on the Docker bridge, so no account or
+// network is needed: the model has the agent run a command, write a file and answer. `fail`:
+// `max_turns: 1` stops the agent after its first turn, and the step fails the way users see it.
+import { startFakeAnthropic, type TurnReply } from '../test/fakes/anthropic-api.js';
+import { runAction } from '../test/helpers/action.js';
+import { ensureAgentImage } from '../test/helpers/agent-image.js';
+import { bridgeGateway } from '../test/helpers/bridge.js';
 
-const demo = join(ROOT, 'examples', 'demo');
-const run = await runAction({
-  passThrough: true,
-  env: { GITHUB_RUN_ID: '1' },
-  inputs: {
-    backend: 'local',
-    image: 'amt-demo:1',
-    dockerfile: join(demo, 'Dockerfile'),
-    build_context: demo,
-    prompt: 'Run the test suite and fix any failures',
-    env: `DEMO_EXIT=${process.argv[2] ?? 0}`,
-    wait_timeout: '120',
-    log_tail_lines: '10',
+const fail = process.argv[2] === 'fail';
+const script: TurnReply[] = [
+  {
+    text: 'Let me see what is in the workspace first.',
+    tools: [{ name: 'Bash', input: { command: 'uname -a && id && ls -la', description: 'look around' } }],
+    usage: { input_tokens: 2100, output_tokens: 45, cache_read_input_tokens: 1800 },
   },
-});
-console.log(`\n── step exit code: ${run.code}`);
-console.log(`── outputs (${run.files.GITHUB_OUTPUT}):`);
-for (const [name, value] of Object.entries(run.outputs)) console.log(`   ${name.padEnd(20)} ${value}`);
-console.log(`── job summary: ${run.files.GITHUB_STEP_SUMMARY}`);
+  {
+    tools: [{ name: 'Write', input: { file_path: '/workspace/NOTES.md', content: '# Notes\n\nWritten by the demo agent.\n' } }],
+    usage: { input_tokens: 2300, output_tokens: 60 },
+  },
+  { text: 'I looked around the machine and wrote NOTES.md.', usage: { input_tokens: 2400, output_tokens: 25 } },
+];
+
+console.log('── the bundled agent image (built here the first time: a few minutes)');
+console.log(`   ${await ensureAgentImage()}`);
+const model = await startFakeAnthropic({ host: bridgeGateway(), script });
+try {
+  const run = await runAction({
+    passThrough: true,
+    env: { GITHUB_RUN_ID: '1' },
+    inputs: {
+      prompt: 'Look around the machine and leave a note',
+      anthropic_api_key: 'sk-ant-api03-demo-not-a-real-key-0123456789',
+      anthropic_base_url: model.url,
+      wait_timeout: '300',
+      log_tail_lines: '10',
+      ...(fail ? { max_turns: '1' } : {}),
+    },
+  });
+  console.log(`\n── step exit code: ${run.code}`);
+  console.log(`── outputs (${run.files.GITHUB_OUTPUT}):`);
+  for (const [name, value] of Object.entries(run.outputs)) console.log(`   ${name.padEnd(20)} ${value.split('\n')[0]}`);
+  console.log(`── job summary (Markdown and HTML): ${run.files.GITHUB_STEP_SUMMARY}`);
+} finally {
+  await model.close();
+}

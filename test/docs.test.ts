@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { machineEnv, PROMPT_PIECE_BYTES } from '../src/protocol.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -62,5 +63,28 @@ describe('the README', () => {
     expect(codes).toContain('INVALID_CONFIG');
     const errors = readme.slice(readme.indexOf('\n### Errors\n'), readme.indexOf('\n## Fast start\n'));
     expect(codes.filter((code) => !errors.includes(`\`${code}\``))).toEqual([]);
+  });
+
+  it('names every variable the machine can be given in its image protocol table', () => {
+    const env = machineEnv({
+      prompt: 'x'.repeat(PROMPT_PIECE_BYTES + 1),
+      repos: [{ url: 'https://github.com/acme/app' }],
+      pushBranch: 'fix',
+      claudeCodeOauthToken: 'o',
+      anthropicApiKey: 'k',
+      github: { token: 't', serverUrl: 'https://github.com' },
+      agentCommand: ['true'],
+      agent: { model: 'm', allowedTools: [], disallowedTools: [], extraArgs: [], baseUrl: 'https://llm.example' },
+      env: { PLAIN: 'v' },
+      secrets: { NAME: 's' },
+      pushOnFailure: true,
+      markerNonce: 'n',
+      deadlineSeconds: 60,
+      egress: { allow: ['github.com'], mode: 'enforce' },
+    });
+    const names = Object.keys(env).filter((name) => name !== 'PLAIN');
+    expect(names).toEqual(expect.arrayContaining(['FLAUDE_PROMPT_1', 'FLAUDE_SECRET_NAME', 'FLAUDE_EGRESS_MODE']));
+    const table = readme.slice(readme.indexOf('\n## The image protocol\n'), readme.indexOf('\n## Development\n'));
+    expect(names.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 });

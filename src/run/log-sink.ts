@@ -20,6 +20,8 @@ const MAX_KEPT = 1024 * 1024;
 const MARKER = Buffer.from(MARKER_PREFIX);
 /** A marker line is read up to this many bytes (a base64 diffstat is ~16 KiB). */
 const MAX_MARKER_LINE = 64 * 1024;
+/** Extra room in the tail ring for the image's closing markers, which tail() leaves out. */
+const MARKER_ROOM = 8;
 
 export interface LogSinkOptions {
   /** Full log destination; truncated first. */
@@ -64,6 +66,13 @@ export class LogSink {
   private echoed = 0;
   private closed = false;
   private readonly agentStream?: AgentStream;
+  /** How the image's own marker lines start (with a nonce only): for the action, not for people. */
+  private readonly believed?: string;
+  /** Lines the tail ring keeps: the errors always quote 20. */
+  private readonly ringSize: number;
+  private exitRead!: () => void;
+  /** Settles once the image's exit marker is read (by the protocol its last line), or at end(). */
+  readonly exitMarkerRead = new Promise<void>((resolve) => (this.exitRead = resolve));
 
   constructor(private readonly options: LogSinkOptions) {
     this.fd = openSync(options.file, 'w');
@@ -74,6 +83,8 @@ export class LogSink {
     this.secrets = new Secrets(values).values.map((s) => Buffer.from(s));
     this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
+    this.ringSize = Math.max(options.tailLines, 20) + MARKER_ROOM;
+    if (options.markerNonce) this.believed = `${MARKER_PREFIX}${options.markerNonce}:`;
   }
 
   write(chunk: Uint8Array | string): void {
@@ -137,11 +148,14 @@ export class LogSink {
     this.partialLine = '';
     this.closed = true;
     closeSync(this.fd);
+    this.exitRead();
   }
 
-  /** The last `n` complete lines (at most the ring's size). */
+  /** The last `n` complete lines (at most the ring's size), the image's own markers left out. */
   tail(n = this.options.tailLines): string[] {
-    return n > 0 ? this.tailRing.slice(-n) : [];
+    if (n <= 0) return [];
+    const believed = this.believed;
+    return (believed ? this.tailRing.filter((line) => !line.startsWith(believed)) : this.tailRing).slice(-n);
   }
 
   /** The image's exit code, when the output's very last line is its exit marker. */
@@ -158,9 +172,10 @@ export class LogSink {
     if (!data.length) return;
     for (let written = 0; written < data.length;) written += writeSync(this.fd, data, written);
     this.bytes += data.length;
-    if (data.includes(MARKER)) this.readMarkers(data);
+    const hasMarker = data.includes(MARKER);
+    if (hasMarker) this.readMarkers(data);
     this.updateTail(data);
-    this.echo(data);
+    this.echo(data, hasMarker);
   }
 
   /**
@@ -186,13 +201,15 @@ export class LogSink {
       const end = data.indexOf(NEWLINE, at);
       // A longer line is cut here and fails the marker's end anchor.
       const marker = parseMarker(data.toString('utf8', at, Math.min(end === -1 ? data.length : end, at + MAX_MARKER_LINE)), this.options.markerNonce);
-      if (marker) this.markers.set(marker.name, marker.value);
+      if (!marker) continue;
+      this.markers.set(marker.name, marker.value);
+      if (marker.name === 'exit') this.exitRead();
     }
   }
 
   /** Only the last `tailLines` lines of a chunk matter: walk back from its end. */
   private updateTail(data: Buffer): void {
-    const want = Math.max(this.options.tailLines, 20);
+    const want = this.ringSize;
     const lastNewline = data.lastIndexOf(NEWLINE);
     if (lastNewline === -1) {
       this.partialLine = capLine(this.partialLine + data.toString('utf8', 0, Math.min(data.length, MAX_TAIL_LINE)));
@@ -217,12 +234,12 @@ export class LogSink {
   }
 
   private pushTail(lines: string[]): void {
-    const want = Math.max(this.options.tailLines, 20);
     this.tailRing.push(...lines);
-    if (this.tailRing.length > want) this.tailRing.splice(0, this.tailRing.length - want);
+    if (this.tailRing.length > this.ringSize) this.tailRing.splice(0, this.tailRing.length - this.ringSize);
   }
 
-  private echo(data: Buffer): void {
+  /** The live lines, the image's own markers left out. */
+  private echo(data: Buffer, hasMarker: boolean): void {
     const { echo, echoLimitBytes = Infinity } = this.options;
     if (!echo || this.echoed > echoLimitBytes) return;
     const room = echoLimitBytes - this.echoed;
@@ -230,8 +247,10 @@ export class LogSink {
     this.echoed += slice.length;
     const lines: string[] = [];
     let start = 0;
+    const believed = hasMarker ? this.believed : undefined;
     for (let nl = slice.indexOf(NEWLINE); nl !== -1; nl = slice.indexOf(NEWLINE, start)) {
-      lines.push(lineText(slice, start, nl));
+      const line = lineText(slice, start, nl);
+      if (!believed || !line.startsWith(believed)) lines.push(line);
       start = nl + 1;
     }
     if (slice.length < data.length) {

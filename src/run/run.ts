@@ -7,6 +7,9 @@ import type { Backend, MachineRef, MachineSpec, MachineStatus } from '../machine
 import type { LogSink } from './log-sink.js';
 import type { ExitCodeSource, MachineResult } from './outcome.js';
 
+/** Longer than one poll of Fly's logs after an exit (250 ms). */
+const QUIET_AFTER_EXIT_MARKER_MS = 300;
+
 export interface RunOptions {
   waitTimeoutSeconds: number;
   /** Seconds without any output before the run counts as stalled; 0: never. */
@@ -46,8 +49,9 @@ export async function runMachine(backend: Backend, spec: MachineSpec, sink: LogS
   let stateAtEnd = '';
   try {
     status = await machine.wait(AbortSignal.any([timeout, options.cancel, idle.signal, ...(options.stop ? [options.stop] : [])]));
-    // Output may trail the exit: read it to its end, but no longer than the backend's grace.
-    await Promise.race([pump, pause(machine.logGraceMs)]);
+    // Output may trail the exit (Fly's logs by seconds): read it to its end or to the image's
+    // exit marker, its last line, but no longer than the backend's grace.
+    await Promise.race([pump, exitMarkerSettled(sink, () => lastOutputAt, stopLogs.signal), pause(machine.logGraceMs)]);
   } catch (err) {
     stateAtEnd = machine.lastState; // before destroy changes it: the state the run was stuck in
     if (options.cancel.aborted) ending = 'cancelled';
@@ -89,6 +93,19 @@ export async function runMachine(backend: Backend, spec: MachineSpec, sink: LogS
   if (ending) return { ...result, conclusion: 'failure', failure: ending };
   if (exitCode === 0 && state !== 'failed') return { ...result, conclusion: 'success' };
   return { ...result, conclusion: 'failure', failure: new MachineExitError(machineId, exitCode, state, sink.tail(20), oomKilled, status?.note) };
+}
+
+/**
+ * Settles once the image's exit marker is the last line read and nothing has followed it for
+ * a moment: an image that prints on after a marker has its output read like any other.
+ */
+async function exitMarkerSettled(sink: LogSink, lastOutputAt: () => number, stop: AbortSignal): Promise<void> {
+  await sink.exitMarkerRead;
+  while (!stop.aborted) {
+    const quietMs = Date.now() - lastOutputAt();
+    if (quietMs >= QUIET_AFTER_EXIT_MARKER_MS && sink.exitMarker() !== null) return;
+    await pause(Math.max(QUIET_AFTER_EXIT_MARKER_MS - quietMs, 50));
+  }
 }
 
 /** A wait whose timer never keeps the process alive once everything else is done. */

@@ -1,13 +1,15 @@
 // The bundled agent image under the name the action looks for (its content tag), built here on
 // the Debian base made from Debian packages, since no registry image can be pulled.
 import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { actionRoot } from '../../src/config/action-root.js';
 import { BUNDLED_IMAGE_REPO } from '../../src/machine/local/backend.js';
 import { contentTag } from '../../src/image/tag.js';
 import { ensureDebianNodeBase } from './debian-base.js';
 
-export const DOCKER_DIR = resolve(import.meta.dirname, '..', '..', 'docker');
+// From the action's root, not this file: the demo runs it compiled elsewhere.
+export const DOCKER_DIR = join(actionRoot(), 'docker');
 
 const exec = promisify(execFile);
 

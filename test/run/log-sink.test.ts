@@ -81,6 +81,18 @@ describe('LogSink', () => {
     expect(forged.exitMarker()).toBeNull();
   });
 
+  it("keeps the image's own markers out of the live lines and the tail, not out of the log file; a forged one shows", () => {
+    const echoed: string[] = [];
+    const { file, sink: s } = sink({ markerNonce: 'n0nce', echo: (lines) => echoed.push(...lines) });
+    const text = 'working\n[flaude:n0nce:egress:enforce]\n[flaude:exit:0]\ndone\n[flaude:n0nce:blocked:[]]\n[flaude:n0nce:exit:0]\n';
+    feed(s, text);
+    s.end();
+    expect(echoed).toEqual(['working', '[flaude:exit:0]', 'done']);
+    expect(s.tail(3)).toEqual(['working', '[flaude:exit:0]', 'done']);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(s.exitMarker()).toBe(0);
+  });
+
   it('stops echoing past the limit but writes everything to the file', () => {
     const echoed: string[] = [];
     const { file, sink: s } = sink({ echo: (lines) => echoed.push(...lines), echoLimitBytes: 100 });

@@ -18,6 +18,8 @@ interface Script {
   output: string[];
   /** Printed only after the exit, this long after it (like Fly's log delay). */
   late?: { afterMs: number; output: string[] };
+  /** After all output the stream stays open until the reader stops it, as Fly's logs do. */
+  staysOpen?: boolean;
   runMs: number;
   status?: MachineStatus;
   /** wait() fails with this instead of returning a status. */
@@ -45,6 +47,7 @@ class ScriptedMachine implements Machine {
     if (!late) return;
     await sleep(late.afterMs, undefined, { signal: stop }).catch(() => {});
     if (!stop.aborted) yield* late.output;
+    if (this.script.staysOpen && !stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve));
   }
 
   async wait(signal: AbortSignal): Promise<MachineStatus> {
@@ -129,6 +132,21 @@ describe('runMachine', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(result).toMatchObject({ exitCode: null, exitCodeSource: 'none', conclusion: 'failure' });
     expect(result.failure?.message).toMatch(/with no exit code/);
+  });
+
+  it("stops waiting for late logs at the image's exit marker, its last line, long before the grace", async () => {
+    const started = Date.now();
+    const { result, sink } = await go({
+      output: ['working\n'],
+      late: { afterMs: 50, output: ['[flaude:exit:4]\n'] },
+      staysOpen: true,
+      runMs: 10,
+      status: stopped(null),
+      graceMs: 60_000,
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result).toMatchObject({ exitCode: 4, exitCodeSource: 'log-marker', conclusion: 'failure' });
+    expect(sink.tail()).toEqual(['working', '[flaude:exit:4]']);
   });
 
   it('ends the sink itself: the failure quotes a last line that has no newline', async () => {
