@@ -71087,7 +71087,7 @@ function setOutputs(outcome, pr = {}) {
         comment_id: pr.commentId,
         pull_request_number: pr.pullRequestNumber,
         result: clip(outcome.agent?.result),
-        cost_usd: outcome.agent?.costUsd,
+        cost_usd: dollars(outcome.agent?.costUsd),
         num_turns: outcome.agent?.numTurns,
         input_tokens: outcome.agent?.inputTokens,
         output_tokens: outcome.agent?.outputTokens,
@@ -71100,6 +71100,10 @@ function setOutputs(outcome, pr = {}) {
     };
     for (const [name, value] of Object.entries(outputs))
         core.setOutput(name, value ?? '');
+}
+/** Claude Code's own sum can read 0.010859999999999998: a millionth of a dollar is enough. */
+function dollars(usd) {
+    return usd === undefined ? undefined : Number(usd.toFixed(6));
 }
 function clip(text) {
     return text && text.length > outputs_MAX_RESULT_CHARS ? `${text.slice(0, outputs_MAX_RESULT_CHARS - 1)}…` : text;

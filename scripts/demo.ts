@@ -9,15 +9,15 @@ import { ensureAgentImage } from '../test/helpers/agent-image.js';
 import { bridgeGateway } from '../test/helpers/bridge.js';
 
 const fail = process.argv[2] === 'fail';
+// One turn of two tool calls (the CLI runs both), then the answer.
 const script: TurnReply[] = [
   {
-    text: 'Let me see what is in the workspace first.',
-    tools: [{ name: 'Bash', input: { command: 'uname -a && id && ls -la', description: 'look around' } }],
-    usage: { input_tokens: 2100, output_tokens: 45, cache_read_input_tokens: 1800 },
-  },
-  {
-    tools: [{ name: 'Write', input: { file_path: '/workspace/NOTES.md', content: '# Notes\n\nWritten by the demo agent.\n' } }],
-    usage: { input_tokens: 2300, output_tokens: 60 },
+    text: 'Let me see what is in the workspace, then leave a note.',
+    tools: [
+      { name: 'Bash', input: { command: 'uname -a && id && ls -la', description: 'look around' } },
+      { name: 'Write', input: { file_path: '/workspace/NOTES.md', content: '# Notes\n\nWritten by the demo agent.\n' } },
+    ],
+    usage: { input_tokens: 2100, output_tokens: 105, cache_read_input_tokens: 1800 },
   },
   { text: 'I looked around the machine and wrote NOTES.md.', usage: { input_tokens: 2400, output_tokens: 25 } },
 ];

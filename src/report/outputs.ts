@@ -21,7 +21,7 @@ export function setOutputs(outcome: RunOutcome, pr: PullRequestResult = {}): voi
     comment_id: pr.commentId,
     pull_request_number: pr.pullRequestNumber,
     result: clip(outcome.agent?.result),
-    cost_usd: outcome.agent?.costUsd,
+    cost_usd: dollars(outcome.agent?.costUsd),
     num_turns: outcome.agent?.numTurns,
     input_tokens: outcome.agent?.inputTokens,
     output_tokens: outcome.agent?.outputTokens,
@@ -33,6 +33,11 @@ export function setOutputs(outcome: RunOutcome, pr: PullRequestResult = {}): voi
     blocked_hosts: JSON.stringify(outcome.egress?.blocked ?? []),
   };
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value ?? '');
+}
+
+/** Claude Code's own sum can read 0.010859999999999998: a millionth of a dollar is enough. */
+function dollars(usd: number | undefined): number | undefined {
+  return usd === undefined ? undefined : Number(usd.toFixed(6));
 }
 
 function clip(text: string | undefined): string | undefined {
