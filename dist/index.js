@@ -69867,6 +69867,7 @@ function egressErrorLines(failureReason, egress, backend) {
 /* harmony export */   cc: () => (/* binding */ CancelledError),
 /* harmony export */   dA: () => (/* binding */ MachineStalledError),
 /* harmony export */   dj: () => (/* binding */ wrapEngineError),
+/* harmony export */   fj: () => (/* binding */ withoutTail),
 /* harmony export */   gZ: () => (/* binding */ ModelAPIError),
 /* harmony export */   qY: () => (/* binding */ ImageBuildError),
 /* harmony export */   uo: () => (/* binding */ InvalidConfigError),
@@ -70048,9 +70049,15 @@ function isAgentVerdict(err) {
 function lastLines(text, n) {
     return text.trimEnd().split('\n').slice(-n).join('\n');
 }
+const TAIL_HEADING = /\nLast \d+ log lines:\n/;
 function tailBlock(logs) {
     const tail = logs.slice(-20);
     return tail.length ? `\nLast ${tail.length} log lines:\n${tail.join('\n')}` : '';
+}
+/** An error's message without the log lines it ends with: for a report that shows the tail anyway. */
+function withoutTail(message) {
+    const heading = TAIL_HEADING.exec(message);
+    return heading ? message.slice(0, heading.index) : message;
 }
 
 
@@ -71116,6 +71123,7 @@ function clip(text) {
 // GitHub's 1 MiB limit whatever the agent printed.
 
 
+
 const MAX_TAIL_CHARS = 64 * 1024;
 const summary_MAX_RESULT_CHARS = 16 * 1024;
 const MAX_COMMANDS = 50;
@@ -71145,10 +71153,13 @@ function headline(o) {
     const reason = o.failureReason ? ` (${o.failureReason})` : '';
     const parts = [`<h2>${HEADLINES[o.conclusion]}${reason}${o.durationSeconds ? ` in ${formatDuration(o.durationSeconds)}` : ''}</h2>`];
     const result = o.agent?.result;
-    if (result)
-        parts.push(`<blockquote>${paragraphs(summary_clip(result, summary_MAX_RESULT_CHARS, 'start'))}</blockquote>`);
+    // Claude Code's own words on how it ended, when it had no final message (`Reached maximum number of turns (3)`).
+    const words = result ?? o.agent?.errors?.join('\n');
+    if (words)
+        parts.push(`<blockquote>${paragraphs(summary_clip(words, summary_MAX_RESULT_CHARS, 'start'))}</blockquote>`);
+    // The log tail is folded away below: the headline keeps the error's own words.
     if (o.error)
-        parts.push(`<pre>${summary_escape(summary_clip(o.error, MAX_TAIL_CHARS))}</pre>`);
+        parts.push(`<pre>${summary_escape(summary_clip(o.logTail.length ? (0,errors/* withoutTail */.fj)(o.error) : o.error, MAX_TAIL_CHARS))}</pre>`);
     return parts.join('\n');
 }
 function usage(o) {

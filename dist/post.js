@@ -70006,7 +70006,7 @@ function egressErrorLines(failureReason, egress, backend) {
 /* harmony export */   qY: () => (/* binding */ ImageBuildError),
 /* harmony export */   uo: () => (/* binding */ InvalidConfigError)
 /* harmony export */ });
-/* unused harmony exports MachineExitError, MachineTimeoutError, MachineStalledError, ModelAPIError, CancelledError, GitHubAPIError, EngineError, wrapEngineError, isAgentVerdict, lastLines */
+/* unused harmony exports MachineExitError, MachineTimeoutError, MachineStalledError, ModelAPIError, CancelledError, GitHubAPIError, EngineError, wrapEngineError, isAgentVerdict, lastLines, withoutTail */
 // The error catalogue. Every error the action raises carries a machine-readable `code` from
 // one closed list, so callers branch on `err.code` (or instanceof), never on message text.
 // Shapes follow the two seeds; field names are the same across classes (machineId, exitCode,
@@ -70182,9 +70182,15 @@ function isAgentVerdict(err) {
 function lastLines(text, n) {
     return text.trimEnd().split('\n').slice(-n).join('\n');
 }
+const TAIL_HEADING = /\nLast \d+ log lines:\n/;
 function tailBlock(logs) {
     const tail = logs.slice(-20);
     return tail.length ? `\nLast ${tail.length} log lines:\n${tail.join('\n')}` : '';
+}
+/** An error's message without the log lines it ends with: for a report that shows the tail anyway. */
+function withoutTail(message) {
+    const heading = TAIL_HEADING.exec(message);
+    return heading ? message.slice(0, heading.index) : message;
 }
 
 

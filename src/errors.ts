@@ -188,7 +188,15 @@ export function lastLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');
 }
 
+const TAIL_HEADING = /\nLast \d+ log lines:\n/;
+
 function tailBlock(logs: string[]): string {
   const tail = logs.slice(-20);
   return tail.length ? `\nLast ${tail.length} log lines:\n${tail.join('\n')}` : '';
+}
+
+/** An error's message without the log lines it ends with: for a report that shows the tail anyway. */
+export function withoutTail(message: string): string {
+  const heading = TAIL_HEADING.exec(message);
+  return heading ? message.slice(0, heading.index) : message;
 }

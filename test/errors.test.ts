@@ -8,6 +8,7 @@ import {
   ImageBuildError,
   InvalidConfigError,
   isAgentVerdict,
+  withoutTail,
   MachineExitError,
   MachineTimeoutError,
   wrapEngineError,
@@ -63,5 +64,12 @@ describe('errors', () => {
     for (const other of [new CancelledError(), new ImageBuildError(1, ''), new FlyAPIError(500, 'x'), new AgentMachineError('NOT_SUPPORTED', 'x')]) {
       expect(isAgentVerdict(other)).toBe(false);
     }
+  });
+
+  it('gives a message back without the log lines it ends with, and leaves other messages whole', () => {
+    const err = new MachineExitError('m-4', 2, 'stopped', ['one', 'two']);
+    expect(err.message).toContain('Last 2 log lines:\none\ntwo');
+    expect(withoutTail(err.message)).toBe(new MachineExitError('m-4', 2, 'stopped', []).message);
+    expect(withoutTail("Input 'prompt': missing")).toBe("Input 'prompt': missing");
   });
 });

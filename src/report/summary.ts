@@ -3,6 +3,7 @@
 // details and the log tail folded away. Every part is capped, so the whole stays far below
 // GitHub's 1 MiB limit whatever the agent printed.
 import * as core from '@actions/core';
+import { withoutTail } from '../errors.js';
 import type { RunOutcome } from '../run/outcome.js';
 import { formatDuration, HEADLINES } from './format.js';
 import type { PullRequestResult } from './pull-request.js';
@@ -45,8 +46,11 @@ function headline(o: RunOutcome): string {
   const reason = o.failureReason ? ` (${o.failureReason})` : '';
   const parts = [`<h2>${HEADLINES[o.conclusion]}${reason}${o.durationSeconds ? ` in ${formatDuration(o.durationSeconds)}` : ''}</h2>`];
   const result = o.agent?.result;
-  if (result) parts.push(`<blockquote>${paragraphs(clip(result, MAX_RESULT_CHARS, 'start'))}</blockquote>`);
-  if (o.error) parts.push(`<pre>${escape(clip(o.error, MAX_TAIL_CHARS))}</pre>`);
+  // Claude Code's own words on how it ended, when it had no final message (`Reached maximum number of turns (3)`).
+  const words = result ?? o.agent?.errors?.join('\n');
+  if (words) parts.push(`<blockquote>${paragraphs(clip(words, MAX_RESULT_CHARS, 'start'))}</blockquote>`);
+  // The log tail is folded away below: the headline keeps the error's own words.
+  if (o.error) parts.push(`<pre>${escape(clip(o.logTail.length ? withoutTail(o.error) : o.error, MAX_TAIL_CHARS))}</pre>`);
   return parts.join('\n');
 }
 
