@@ -1,6 +1,6 @@
 // The agent that tries every way out (run as AGENT_COMMAND `node -e EGRESS_PROBE`, as the agent
 // user, node 18 of the image): it reaches for the allowed hosts and for the blocked one by name,
-// by address, over IPv6, with git, through a resolver of its own and through the machine's
+// by address, over IPv6, with git (also through the blocked host as its proxy), through a resolver of its own and through the machine's
 // original nameserver, then tries to undo the firewall and to take over /etc/resolv.conf, and
 // tries the blocked host again. AMT_TARGETS (JSON) names the targets; the outcome of each try is
 // one line, `EGRESS-PROBE {json}`.
@@ -80,8 +80,8 @@ function tcpDns(server, name) {
   });
 }
 
-function run(command, args) {
-  const child = spawnSync(command, args, { encoding: 'utf8', timeout: 20000 });
+function run(command, args, env = {}) {
+  const child = spawnSync(command, args, { encoding: 'utf8', timeout: 20000, env: { ...process.env, ...env } });
   return 'exit ' + child.status + ': ' + (child.stderr || '').trim().split('\\n').join(' | ');
 }
 
@@ -102,6 +102,9 @@ async function main() {
   results.blockedByV6 = await tcp(t.blockedV6, 7000);
   results.gitBlockedName = run('git', ['clone', '-q', 'http://' + t.blockedName + '/repo.git', '/tmp/blocked-name']);
   results.gitBlockedAddress = run('git', ['clone', '-q', 'http://' + t.blockedV4 + '/repo.git', '/tmp/blocked-address']);
+  // A proxy-aware tool told to go through the blocked host, by name and by address, to an allowed one.
+  results.gitViaProxyName = run('git', ['clone', '-q', 'http://' + t.allowedName + '/repo.git', '/tmp/proxied-name'], { http_proxy: 'http://' + t.blockedName + ':80' });
+  results.gitViaProxyAddress = run('git', ['clone', '-q', 'http://' + t.allowedName + '/repo.git', '/tmp/proxied-address'], { http_proxy: 'http://' + t.blockedV4 + ':80' });
   results.outsideResolverUdp = await udpDns(t.blockedV4, 'exfil.amt.test');
   results.outsideResolverTcp = await tcpDns(t.blockedV4, 'exfil.amt.test');
   results.originalNameserver = await udpDns(t.originalNameserver, t.allowedName);

@@ -175,6 +175,8 @@ describe('the egress allowlist in the bundled image', () => {
     expect(probe.blockedByV6).toBe('ECONNREFUSED');
     expect(probe.gitBlockedName).toMatch(/^exit 128: .*Could not resolve host/);
     expect(probe.gitBlockedAddress).toMatch(/^exit 128: .*(Failed to connect|Couldn't connect)/);
+    expect(probe.gitViaProxyName).toMatch(/^exit 128: .*Could not resolve proxy/);
+    expect(probe.gitViaProxyAddress).toMatch(/^exit 128: .*(Failed to connect|Couldn't connect)/);
     expect(probe.outsideResolverUdp).toBe('ECONNREFUSED');
     expect(probe.outsideResolverTcp).toBe('ECONNREFUSED');
     expect(probe.originalNameserver).toBe('ECONNREFUSED');
