@@ -71153,11 +71153,9 @@ function headline(o) {
     const reason = o.failureReason ? ` (${o.failureReason})` : '';
     const parts = [`<h2>${HEADLINES[o.conclusion]}${reason}${o.durationSeconds ? ` in ${formatDuration(o.durationSeconds)}` : ''}</h2>`];
     const result = o.agent?.result;
-    // Claude Code's own words on how it ended, when it had no final message (`Reached maximum number of turns (3)`).
-    const words = result ?? o.agent?.errors?.join('\n');
-    if (words)
-        parts.push(`<blockquote>${paragraphs(summary_clip(words, summary_MAX_RESULT_CHARS, 'start'))}</blockquote>`);
-    // The log tail is folded away below: the headline keeps the error's own words.
+    if (result)
+        parts.push(`<blockquote>${paragraphs(summary_clip(result, summary_MAX_RESULT_CHARS, 'start'))}</blockquote>`);
+    // The log tail is folded away below: the headline keeps the error's own words (Claude Code's too).
     if (o.error)
         parts.push(`<pre>${summary_escape(summary_clip(o.logTail.length ? (0,errors/* withoutTail */.fj)(o.error) : o.error, MAX_TAIL_CHARS))}</pre>`);
     return parts.join('\n');
@@ -72860,10 +72858,12 @@ async function execute({ config, plan, prompt }, audience, session) {
 async function report(outcome, audience, session) {
     const { secrets } = audience;
     const reason = failureReason({ ...outcome, bundledImage: audience.bundledImage });
-    // Right under the first line, above any log tail: a blocked registry is the usual cause of a failure under the allowlist.
+    // Under the first line, above any log tail: a blocked registry is the usual cause of a failure under the allowlist.
     const egressLines = (0,src_egress/* egressErrorLines */.bK)(reason, outcome.egress, outcome.backend);
+    // Claude Code's own words on how it ended (`Reached maximum number of turns (3)`): what a person looks for first.
+    const agentLines = (outcome.agent?.errors ?? []).slice(0, 3).map((words) => `Claude Code: ${words}`);
     const error = outcome.failure &&
-        secrets.redact(outcome.failure.message.replace(/^.*/, (first) => [reason ? `${first} (failure_reason: ${reason})` : first, ...egressLines].join('\n')));
+        secrets.redact(outcome.failure.message.replace(/^.*/, (first) => [reason ? `${first} (failure_reason: ${reason})` : first, ...agentLines, ...egressLines].join('\n')));
     const counted = { ...outcome, failureReason: reason, error, durationSeconds: session.elapsedSeconds() };
     const final = { ...counted, artifactUrl: audience.uploadArtifacts ? await uploadRunFiles(counted, session.warn) : undefined };
     session.issueHeld(secrets);

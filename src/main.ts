@@ -93,11 +93,15 @@ async function execute({ config, plan, prompt }: Ready, audience: Audience, sess
 async function report(outcome: RunOutcome, audience: Audience, session: Session): Promise<void> {
   const { secrets } = audience;
   const reason = failureReason({ ...outcome, bundledImage: audience.bundledImage });
-  // Right under the first line, above any log tail: a blocked registry is the usual cause of a failure under the allowlist.
+  // Under the first line, above any log tail: a blocked registry is the usual cause of a failure under the allowlist.
   const egressLines = egressErrorLines(reason, outcome.egress, outcome.backend);
+  // Claude Code's own words on how it ended (`Reached maximum number of turns (3)`): what a person looks for first.
+  const agentLines = (outcome.agent?.errors ?? []).slice(0, 3).map((words) => `Claude Code: ${words}`);
   const error =
     outcome.failure &&
-    secrets.redact(outcome.failure.message.replace(/^.*/, (first) => [reason ? `${first} (failure_reason: ${reason})` : first, ...egressLines].join('\n')));
+    secrets.redact(
+      outcome.failure.message.replace(/^.*/, (first) => [reason ? `${first} (failure_reason: ${reason})` : first, ...agentLines, ...egressLines].join('\n')),
+    );
   const counted: RunOutcome = { ...outcome, failureReason: reason, error, durationSeconds: session.elapsedSeconds() };
   const final: RunOutcome = { ...counted, artifactUrl: audience.uploadArtifacts ? await uploadRunFiles(counted, session.warn) : undefined };
   session.issueHeld(secrets);

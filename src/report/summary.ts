@@ -46,10 +46,8 @@ function headline(o: RunOutcome): string {
   const reason = o.failureReason ? ` (${o.failureReason})` : '';
   const parts = [`<h2>${HEADLINES[o.conclusion]}${reason}${o.durationSeconds ? ` in ${formatDuration(o.durationSeconds)}` : ''}</h2>`];
   const result = o.agent?.result;
-  // Claude Code's own words on how it ended, when it had no final message (`Reached maximum number of turns (3)`).
-  const words = result ?? o.agent?.errors?.join('\n');
-  if (words) parts.push(`<blockquote>${paragraphs(clip(words, MAX_RESULT_CHARS, 'start'))}</blockquote>`);
-  // The log tail is folded away below: the headline keeps the error's own words.
+  if (result) parts.push(`<blockquote>${paragraphs(clip(result, MAX_RESULT_CHARS, 'start'))}</blockquote>`);
+  // The log tail is folded away below: the headline keeps the error's own words (Claude Code's too).
   if (o.error) parts.push(`<pre>${escape(clip(o.logTail.length ? withoutTail(o.error) : o.error, MAX_TAIL_CHARS))}</pre>`);
   return parts.join('\n');
 }

@@ -109,7 +109,8 @@ describe('Claude Code through dist/index.js', () => {
     const run = await runAgent(() => loop, { max_turns: '1' });
     expect(run.code).toBe(1);
     expect(run.outputs).toMatchObject({ conclusion: 'failure', failure_reason: 'max_turns' });
-    expect(run.commands.find((c) => c.command === 'error')?.message).toContain('failure_reason: max_turns');
+    const error = run.commands.find((c) => c.command === 'error')?.message;
+    expect(error?.split('\n').slice(0, 2)).toEqual([expect.stringContaining('failure_reason: max_turns'), 'Claude Code: Reached maximum number of turns (1)']);
     expect(run.summary).toContain('(max_turns)');
   });
 

@@ -6,8 +6,9 @@
 // the summary, `blocked_hosts`, and a failed run's error. In `audit` the same attempt goes through
 // and is reported.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from '../fakes/anthropic-api.js';
 import { runAction, type ActionRun } from '../helpers/action.js';
 import { ensureAgentImage } from '../helpers/agent-image.js';
@@ -29,13 +30,17 @@ beforeAll(async () => {
   await ensureAgentImage();
   await ensureDebianNodeBase();
   gateway = bridgeGateway();
-  const server = `require('net').createServer((s) => { console.log('connection from ' + s.remoteAddress); s.end(); }).listen(${PORT})`;
+  const server = `require('net').createServer((s) => {
+    console.log('connection from ' + s.remoteAddress);
+    s.on('data', (d) => console.log('data ' + String(d).trim()));
+    s.on('end', () => s.end());
+  }).listen(${PORT})`;
   const id = execFileSync('docker', ['run', '-d', '--label', `${TEST_LABEL}=egress-e2e`, DEBIAN_NODE_IMAGE, 'node', '-e', server], { encoding: 'utf8' }).trim();
   const ip = execFileSync('docker', ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', id], { encoding: 'utf8' }).trim();
   target = { id, ip };
   // The target does answer and log: the runner reaches it, so "no connection" below means blocked.
   await until(() => knock(ip), 20_000);
-  await until(async () => connections() === 1, 5000);
+  await othersConnections();
 }, 900_000);
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -52,21 +57,29 @@ afterEach(async () => {
   fake = undefined;
 });
 
-function knock(ip: string): Promise<boolean> {
+function knock(ip: string, token = ''): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(PORT, ip, () => {
-      socket.end();
+      socket.end(token);
       resolve(true);
     });
     socket.on('error', () => resolve(false));
   });
 }
 
-/** Connections the target has logged so far. */
-function connections(): number {
-  return execFileSync('docker', ['logs', target.id], { encoding: 'utf8' })
+/**
+ * Connections the target has logged from anyone but the runner (the agent's machine). Its log
+ * lags: the runner first sends a token of its own, last, and waits for it, so every earlier
+ * connection is in the log by then.
+ */
+async function othersConnections(): Promise<number> {
+  const token = `sentinel-${randomBytes(4).toString('hex')}`;
+  const log = () => execFileSync('docker', ['logs', target.id], { encoding: 'utf8' });
+  expect(await knock(target.ip, token)).toBe(true);
+  await vi.waitFor(() => expect(log()).toContain(`data ${token}`), { timeout: 10_000, interval: 100 });
+  return log()
     .split('\n')
-    .filter((line) => line.startsWith('connection from')).length;
+    .filter((line) => line.startsWith('connection from') && line.replace(/^connection from (::ffff:)?/, '') !== gateway).length;
 }
 
 async function runAgent(script: FakeAnthropicOptions['script'], inputs: Record<string, string> = {}): Promise<ActionRun> {
@@ -105,11 +118,11 @@ describe('the allowlist through dist/index.js', () => {
   });
 
   it('a host not on the list gets no connection; warnings, summary, blocked_hosts and the error name it', async () => {
-    const before = connections();
+    const before = await othersConnections();
     // Turn 1 reaches out; turn 2 is one more tool call; max_turns 2 then fails the run, after the blocks.
     const run = await runAgent((_, index) => (index === 0 ? reachOut() : { tools: [{ name: 'Bash', input: { command: 'true' } }] }), { max_turns: '2' });
     expect(run.code, run.stdout + run.stderr).toBe(1);
-    expect(connections()).toBe(before);
+    expect(await othersConnections()).toBe(before);
     // Refused at once (a reset, a refused lookup), not after a timeout.
     const result = toolResult();
     expect(result).toMatch(/tcp-exit=1/);
@@ -139,10 +152,10 @@ describe('the allowlist through dist/index.js', () => {
   });
 
   it('audit: the same attempt goes through, and is reported as what would have been blocked', async () => {
-    const before = connections();
+    const before = await othersConnections();
     const run = await runAgent([reachOut(), { text: 'Sent.' }], { egress_mode: 'audit' });
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(connections()).toBe(before + 1);
+    expect(await othersConnections()).toBe(before + 1);
     expect(toolResult()).toMatch(/tcp-exit=0/);
     const blocked = JSON.parse(run.outputs.blocked_hosts) as { host: string; port?: number }[];
     expect(blocked).toEqual(expect.arrayContaining([expect.objectContaining({ host: target.ip, port: PORT })]));

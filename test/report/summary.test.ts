@@ -68,19 +68,20 @@ describe('the job summary', () => {
     expect(html).toContain('<a href="https://github.com/o/r/commit/aaa">');
   });
 
-  it("heads a failure with Claude Code's own words and the error, its log lines shown once, folded", () => {
+  it('heads a failure with the error in its own words, its log lines shown once, folded', () => {
     const tail = ['Write NOTES.md', 'Result (error_max_turns, 2 turns, $0.0109): Reached maximum number of turns (1)'];
     const html = summaryHtml(
       outcome({
         conclusion: 'failure',
         failureReason: 'max_turns',
         agent: stats({ result: undefined, subtype: 'error_max_turns', errors: ['Reached maximum number of turns (1)'] }),
-        error: `Machine c0ffee exited with code 1 (state 'stopped') (failure_reason: max_turns)\nLast 2 log lines:\n${tail.join('\n')}`,
+        error: `Machine c0ffee exited with code 1 (state 'stopped') (failure_reason: max_turns)\nClaude Code: Reached maximum number of turns (1)\nLast 2 log lines:\n${tail.join('\n')}`,
         logTail: tail,
       }),
     );
-    expect(html).toContain('<blockquote><p>Reached maximum number of turns (1)</p></blockquote>');
-    expect(html).toContain("<pre>Machine c0ffee exited with code 1 (state 'stopped') (failure_reason: max_turns)</pre>");
+    expect(html).toContain(
+      "<pre>Machine c0ffee exited with code 1 (state 'stopped') (failure_reason: max_turns)\nClaude Code: Reached maximum number of turns (1)</pre>",
+    );
     expect(html.split('Write NOTES.md')).toHaveLength(2);
     expect(html.indexOf('Write NOTES.md')).toBeGreaterThan(html.indexOf('<summary>Last 2 log lines</summary>'));
   });
