@@ -72325,7 +72325,7 @@ class LogSink {
         this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
         this.ringSize = Math.max(options.tailLines, 20) + MARKER_ROOM;
         if (options.markerNonce)
-            this.believed = `${protocol/* MARKER_PREFIX */.Km}${options.markerNonce}:`;
+            this.believed = (0,protocol/* markerPrefix */.X4)(options.markerNonce);
     }
     write(chunk) {
         if (this.closed)
@@ -72885,6 +72885,7 @@ async function report(outcome, audience, session) {
 /* harmony export */   Bs: () => (/* binding */ isReserved),
 /* harmony export */   Kc: () => (/* binding */ diffstatFrom),
 /* harmony export */   Km: () => (/* binding */ MARKER_PREFIX),
+/* harmony export */   X4: () => (/* binding */ markerPrefix),
 /* harmony export */   ey: () => (/* binding */ pushedFrom),
 /* harmony export */   gY: () => (/* binding */ parseMarker)
 /* harmony export */ });
@@ -72991,8 +72992,12 @@ const EXIT_CODE = /^-?\d+$/;
  * The marker on this line, if it is one the action believes: `[flaude:NONCE:NAME:VALUE]` when
  * the run has a nonce (only the image's privileged phase knows it), else `[flaude:NAME:VALUE]`.
  */
+/** How a believed marker line starts: `[flaude:NONCE:` with the run's nonce, else `[flaude:`. */
+function markerPrefix(nonce) {
+    return nonce ? `${MARKER_PREFIX}${nonce}:` : MARKER_PREFIX;
+}
 function parseMarker(line, nonce) {
-    const prefix = nonce ? `${MARKER_PREFIX}${nonce}:` : MARKER_PREFIX;
+    const prefix = markerPrefix(nonce);
     const match = line.startsWith(prefix) ? MARKER_BODY.exec(line.slice(prefix.length)) : null;
     if (!match || (match[1] === 'exit' && !EXIT_CODE.test(match[2])))
         return undefined;

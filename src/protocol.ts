@@ -127,8 +127,13 @@ const EXIT_CODE = /^-?\d+$/;
  * The marker on this line, if it is one the action believes: `[flaude:NONCE:NAME:VALUE]` when
  * the run has a nonce (only the image's privileged phase knows it), else `[flaude:NAME:VALUE]`.
  */
+/** How a believed marker line starts: `[flaude:NONCE:` with the run's nonce, else `[flaude:`. */
+export function markerPrefix(nonce?: string): string {
+  return nonce ? `${MARKER_PREFIX}${nonce}:` : MARKER_PREFIX;
+}
+
 export function parseMarker(line: string, nonce?: string): { name: string; value: string } | undefined {
-  const prefix = nonce ? `${MARKER_PREFIX}${nonce}:` : MARKER_PREFIX;
+  const prefix = markerPrefix(nonce);
   const match = line.startsWith(prefix) ? MARKER_BODY.exec(line.slice(prefix.length)) : null;
   if (!match || (match[1] === 'exit' && !EXIT_CODE.test(match[2]))) return undefined;
   return { name: match[1], value: match[2] };

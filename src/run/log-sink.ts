@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { AgentEvents } from '../agent/events.js';
 import { AgentStream } from '../agent/stream.js';
-import { exitFromLastLine, MARKER_PREFIX, parseMarker } from '../protocol.js';
+import { exitFromLastLine, MARKER_PREFIX, markerPrefix, parseMarker } from '../protocol.js';
 import { REDACTED, Secrets } from '../secrets.js';
 
 const NEWLINE = 0x0a;
@@ -84,7 +84,7 @@ export class LogSink {
     this.secretTexts = this.secrets.map((s) => s.toString('latin1'));
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
     this.ringSize = Math.max(options.tailLines, 20) + MARKER_ROOM;
-    if (options.markerNonce) this.believed = `${MARKER_PREFIX}${options.markerNonce}:`;
+    if (options.markerNonce) this.believed = markerPrefix(options.markerNonce);
   }
 
   write(chunk: Uint8Array | string): void {

@@ -1,7 +1,8 @@
 // The agent that tries every way out (run as AGENT_COMMAND `node -e EGRESS_PROBE`, as the agent
 // user, node 18 of the image): it reaches for the allowed hosts and for the blocked one by name,
-// by address, over IPv6, with git (also through the blocked host as its proxy), through a resolver of its own and through the machine's
-// original nameserver, then tries to undo the firewall and to take over /etc/resolv.conf, and
+// by address, over IPv6, with git (also through the blocked host as its proxy), through a
+// resolver of its own and through the machine's original nameserver, then tries to undo the
+// firewall and to take over /etc/resolv.conf, and
 // tries the blocked host again. AMT_TARGETS (JSON) names the targets; the outcome of each try is
 // one line, `EGRESS-PROBE {json}`.
 export interface ProbeTargets {
