@@ -95,7 +95,9 @@ const sanitize = (text) =>
 
 function runNft(args, input) {
   return new Promise((resolve, reject) => {
-    const child = spawn('nft', args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+    // No stdin unless there is input: nft's `list` exits without reading it, and a write to
+    // that closed pipe (EPIPE) would end this process, the firewall's holder, mid-run.
+    const child = spawn('nft', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 20_000 });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));
@@ -105,7 +107,10 @@ function runNft(args, input) {
       if (code === 0) resolve(out);
       else reject(new Error(`nft failed: ${err.trim().split('\n')[0] || `exit ${code}`}`));
     });
-    child.stdin.end(input ?? '');
+    if (input === undefined) return;
+    // A ruleset nft refuses part way: its exit status says so, not an EPIPE.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
   });
 }
 
